@@ -1,0 +1,141 @@
+"""The question log, feedback, reply dedupe (WeChat retries), paging and the audit trail.
+
+User ids are stored only as keyed hashes computed by the caller; this module never sees a
+raw id. Times are UTC ISO-8601 strings (``2026-11-29T22:06:00Z``), which sort correctly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from qa.store.db import Database
+
+
+def utc_now() -> str:
+    """Current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A row of the question log as the unanswered queue and stats read it."""
+
+    id: int
+    at: str
+    channel: str
+    text_norm: str
+    kind: str
+    outcome: str
+    confidence: float
+    faq_id: str | None
+    candidates: list
+
+
+class QuestionLog:
+    """Reads and writes of the log tables of one :class:`~qa.store.db.Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, *, channel: str, user_hash: str | None, text_norm: str, kind: str, outcome: str,
+               confidence: float, faq_id: str | None, doc_id: str | None, candidates: list,
+               dedupe_key: str | None = None, reply: str | None = None) -> int:
+        """Log one answered question; with ``dedupe_key`` also cache ``reply`` for retries,
+        in the same transaction. Returns the question id.
+
+        Raises:
+            qa.store.StoreError: the database stayed locked.
+        """
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO questions(at, channel, user_hash, text_norm, kind, outcome, confidence, faq_id, doc_id, "
+                "candidates) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (utc_now(), channel, user_hash, text_norm[:2000], kind, outcome, round(confidence, 4), faq_id, doc_id,
+                 json.dumps(candidates, ensure_ascii=False)))
+            qid = int(cur.lastrowid)
+            if dedupe_key is not None:
+                conn.execute("INSERT OR IGNORE INTO replies(channel, dedupe_key, user_hash, question_id, reply, at) "
+                             "VALUES (?,?,?,?,?,?)", (channel, dedupe_key, user_hash, qid, reply or "", utc_now()))
+        return qid
+
+    def remember_reply(self, channel: str, dedupe_key: str, user_hash: str | None, reply: str) -> bool:
+        """Cache a reply that is not a logged question (events). False when already cached."""
+        with self.db.write() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO replies(channel, dedupe_key, user_hash, question_id, reply, at) "
+                               "VALUES (?,?,?,NULL,?,?)", (channel, dedupe_key, user_hash, reply, utc_now()))
+        return cur.rowcount == 1
+
+    def cached_reply(self, channel: str, dedupe_key: str) -> str | None:
+        """The reply already sent for this (channel, dedupe key), or None."""
+        row = self.db.conn.execute("SELECT reply FROM replies WHERE channel=? AND dedupe_key=?",
+                                   (channel, dedupe_key)).fetchone()
+        return row[0] if row else None
+
+    def set_feedback(self, question_id: int, value: int) -> bool:
+        """Record 👍 (1) or 👎 (-1) against a logged question; False if it does not exist."""
+        with self.db.write() as conn:
+            cur = conn.execute("UPDATE questions SET feedback=? WHERE id=?", (value, question_id))
+        return cur.rowcount == 1
+
+    def set_page(self, channel: str, user_hash: str, rest: str | None) -> None:
+        """Store (or clear, with None) the unsent rest of a long reply for 「更多」."""
+        with self.db.write() as conn:
+            if rest:
+                conn.execute("INSERT OR REPLACE INTO pages(channel, user_hash, rest, at) VALUES (?,?,?,?)",
+                             (channel, user_hash, rest, utc_now()))
+            else:
+                conn.execute("DELETE FROM pages WHERE channel=? AND user_hash=?", (channel, user_hash))
+
+    def page(self, channel: str, user_hash: str) -> str | None:
+        row = self.db.conn.execute("SELECT rest FROM pages WHERE channel=? AND user_hash=?",
+                                   (channel, user_hash)).fetchone()
+        return row[0] if row else None
+
+    def questions_since(self, since: str, *, outcomes: tuple[str, ...] | None = None,
+                        limit: int = 20000) -> list[LoggedQuestion]:
+        """Logged questions at or after ``since`` (ISO date or time), newest first."""
+        sql = "SELECT id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates FROM questions WHERE at >= ?"
+        args: list = [since]
+        if outcomes:
+            sql += f" AND outcome IN ({','.join('?' * len(outcomes))})"
+            args.extend(outcomes)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
+                for r in self.db.conn.execute(sql, args)]
+
+    def question(self, question_id: int) -> LoggedQuestion | None:
+        r = self.db.conn.execute("SELECT id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates "
+                                 "FROM questions WHERE id=?", (question_id,)).fetchone()
+        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) if r else None
+
+    def count_since(self, since: str) -> tuple[int, int]:
+        """(questions, answered questions) logged at or after ``since``."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(outcome='answered'), 0) FROM questions WHERE at >= ? "
+            "AND kind != 'smalltalk'", (since,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def delete_user(self, user_hash: str) -> int:
+        """Delete everything logged for one user (WeChat unsubscribe). Returns rows deleted."""
+        with self.db.write() as conn:
+            n = conn.execute("DELETE FROM questions WHERE user_hash=?", (user_hash,)).rowcount
+            n += conn.execute("DELETE FROM replies WHERE user_hash=?", (user_hash,)).rowcount
+            n += conn.execute("DELETE FROM pages WHERE user_hash=?", (user_hash,)).rowcount
+        return n
+
+    def purge_before(self, cutoff: str) -> int:
+        """Retention: delete log rows, cached replies and pages older than ``cutoff``."""
+        with self.db.write() as conn:
+            n = conn.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+            n += conn.execute("DELETE FROM replies WHERE at < ?", (cutoff,)).rowcount
+            n += conn.execute("DELETE FROM pages WHERE at < ?", (cutoff,)).rowcount
+        return n
+
+    def audit(self, actor: str, action: str, detail: str = "") -> None:
+        """Append a staff/admin action to the audit trail (never secrets)."""
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO audit(at, actor, action, detail) VALUES (?,?,?,?)",
+                         (utc_now(), actor, action, detail[:1000]))

@@ -1,0 +1,69 @@
+"""Schema of the user-data tables and its migrations (``PRAGMA user_version``).
+
+User data (FAQ entries and their history, the question log, reply dedupe, drafts) lives in
+tables that reindex never touches; the passage index tables are created by reindex itself
+(:mod:`qa.store.passages`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each step upgrades from its index to index + 1; never edit a released step, append one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS faq_entries (
+            id TEXT PRIMARY KEY, question TEXT NOT NULL, alternates TEXT NOT NULL DEFAULT '[]',
+            answer TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+            origin TEXT NOT NULL DEFAULT 'staff', seed_hash TEXT,
+            created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS faq_history (
+            id INTEGER PRIMARY KEY, faq_id TEXT NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL,
+            at TEXT NOT NULL, old TEXT, new TEXT)""",
+        "CREATE INDEX IF NOT EXISTS faq_history_faq ON faq_history(faq_id)",
+        """CREATE TABLE IF NOT EXISTS questions (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, channel TEXT NOT NULL, user_hash TEXT,
+            text_norm TEXT NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, confidence REAL NOT NULL,
+            faq_id TEXT, doc_id TEXT, candidates TEXT NOT NULL DEFAULT '[]', feedback INTEGER)""",
+        "CREATE INDEX IF NOT EXISTS questions_at ON questions(at)",
+        "CREATE INDEX IF NOT EXISTS questions_user ON questions(user_hash)",
+        """CREATE TABLE IF NOT EXISTS replies (
+            channel TEXT NOT NULL, dedupe_key TEXT NOT NULL, user_hash TEXT, question_id INTEGER,
+            reply TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (channel, dedupe_key))""",
+        "CREATE INDEX IF NOT EXISTS replies_at ON replies(at)",
+        """CREATE TABLE IF NOT EXISTS pages (
+            channel TEXT NOT NULL, user_hash TEXT NOT NULL, rest TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (channel, user_hash))""",
+        """CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE IF NOT EXISTS drafts (
+            channel TEXT NOT NULL, user_key TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (channel, user_key))""",
+    ),
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the user-data schema up to :data:`SCHEMA_VERSION` in one write transaction.
+
+    Returns the version found before migrating. Safe to call from several processes at once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        for version in range(found, SCHEMA_VERSION):
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+        if found < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return found
