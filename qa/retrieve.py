@@ -1,0 +1,155 @@
+"""Passage retrieval: FTS5 candidates at sentence and paragraph level, re-ranked by :mod:`qa.rank`.
+
+Returns the best sentence (or two adjacent sentences when one does not carry the answer)
+with its citation data, the runner-up and the features, or None when nothing matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from qa import rank
+from qa.query import Query, sentence_has_type
+from qa.store import PassageIndex, SentenceRow, match_expression
+from qa.text import normalize, pinyin
+
+#: Candidate pool sizes. Measured on the CMRC+DRCD benchmark (bench/run.py): more sentence
+#: hits than 80 or paragraphs than 6 did not change hit@1 and cost latency.
+SENTENCE_HITS = 80
+PARAGRAPH_HITS = 6
+PARAGRAPHS_EXPANDED = 3
+#: For 怎么/如何 questions the sentence after the best one joins the quote when it alone covers
+#: this share of the question (D34 of the dev set: the method follows the topic sentence).
+HOW_FOLLOW_COVERAGE = 0.3
+#: Tokens in more than this share of sentences (and more than COMMON_TOKEN_MIN_DF of them)
+#: are left out of MATCH but kept for re-ranking: on large corpora they add thousands of rows
+#: to score and nothing to recall. Small corpora keep every token.
+COMMON_TOKEN_SHARE = 0.15
+COMMON_TOKEN_MIN_DF = 1000
+
+
+@lru_cache(maxsize=4096)
+def _title_norm(title: str) -> str:
+    return normalize(title)
+
+
+@dataclass
+class PassageResult:
+    """The winning passage answer.
+
+    Attributes:
+        sentences: one or two adjacent rows of the same paragraph, in reading order.
+        confidence: 0..1 from :func:`qa.rank.confidence`.
+        ranked: the ranked candidates (best first) for explanations and the log.
+        terms: weighted question terms.
+    """
+
+    sentences: list[SentenceRow]
+    confidence: float
+    score: float
+    features: dict[str, float]
+    ranked: list[rank.Candidate] = field(default_factory=list)
+    rows: dict[int, SentenceRow] = field(default_factory=dict)
+    terms: list[rank.WeightedTerm] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.sentences[0].start
+
+    @property
+    def end(self) -> int:
+        return self.sentences[-1].end
+
+
+class PassageRetriever:
+    """Candidate generation and re-ranking over one :class:`~qa.store.PassageIndex`."""
+
+    def __init__(self, index: PassageIndex) -> None:
+        self.index = index
+
+    def retrieve(self, query: Query) -> PassageResult | None:
+        """Best passage answer for an analysed question, or None when no sentence shares a term."""
+        if not query.terms:
+            return None
+        query = self._with_homophones(query)
+        tokens = query.match_tokens()
+        stats = self.index.term_stats(sorted(set(tokens)))
+        n = max(self.index.counts().sentences, 1)
+        terms = rank.weigh_terms(query, stats, n)
+        known = [t for t in dict.fromkeys(tokens) if t in stats]
+        if not known:
+            return None
+        limit = max(COMMON_TOKEN_SHARE * n, COMMON_TOKEN_MIN_DF)
+        selective = [t for t in known if stats[t][0] <= limit] or known
+        match = match_expression(selective)
+        sentence_hits = self.index.sentence_hits(match, SENTENCE_HITS)
+        paragraph_hits = self.index.paragraph_hits(match, PARAGRAPH_HITS)
+        paragraph_score = dict(paragraph_hits)
+        rows = {r.id: r for r in self.index.sentences([sid for sid, _ in sentence_hits])}
+        for row in self.index.sentences_in_paragraphs([pid for pid, _ in paragraph_hits[:PARAGRAPHS_EXPANDED]]):
+            rows.setdefault(row.id, row)
+        bm25 = dict(sentence_hits)
+        terms = rank.mark_known(terms, (r.norm for r in rows.values()))
+        candidates = [
+            rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
+                           context_tokens=frozenset(row.context_tokens), context_norm=row.context_norm,
+                           bm25=bm25.get(row.id, 0.0), paragraph_score=paragraph_score.get(row.paragraph_id, 0.0),
+                           role=row.role, title_norm=_title_norm(row.title), doc_years=row.doc_years)
+            for row in rows.values()
+        ]
+        ranked = rank.rank(query, terms, candidates)
+        if not ranked:
+            return None
+        best = ranked[0]
+        chosen = self._with_neighbour(query, terms, rows[best.key], best)
+        return PassageResult(sentences=chosen, confidence=rank.confidence(ranked), score=best.score,
+                             features=best.features, ranked=ranked, rows=rows, terms=terms)
+
+    def _with_homophones(self, query: Query) -> Query:
+        """Add index words that sound the same to question words the index does not know
+        (民证局 -> 民政局, 医升 -> 医生): residents type pinyin and pick the wrong character."""
+        lookups = [t for t in query.terms if not t.numeric and pinyin(t.text)]
+        if not lookups:
+            return query
+        stats = self.index.term_stats(sorted({v for t in lookups for v in t.variants}))
+        changed = False
+        terms = []
+        for term in query.terms:
+            if term in lookups and not any(v in stats for v in term.variants):
+                extra = frozenset(self.index.homophones(pinyin(term.text)))
+                if extra:
+                    term, changed = term.with_variants(extra), True
+            terms.append(term)
+        return replace(query, terms=tuple(terms)) if changed else query
+
+    def _with_neighbour(self, query: Query, terms: list[rank.WeightedTerm], row: SentenceRow,
+                        best: rank.Candidate) -> list[SentenceRow]:
+        """Add the adjacent sentence of the same paragraph when it carries the answer type the
+        best sentence lacks, when it adds at least a quarter of the question's weight, or, for
+        怎么/如何 questions, when the next sentence elaborates the best one (it shares at least
+        HOW_FOLLOW_COVERAGE of the question): a topic sentence rarely states the method itself."""
+        siblings = self.index.sentences_in_paragraphs([row.paragraph_id])
+        position = next((i for i, s in enumerate(siblings) if s.id == row.id), None)
+        if position is None:
+            return [row]
+        own = rank.coverage(terms, frozenset(row.tokens), row.norm)
+        has_type = query.answer_type not in (None, "how")
+        best_pair, best_gain = None, 0.0
+        for offset in (1, -1):
+            j = position + offset
+            if not 0 <= j < len(siblings):
+                continue
+            other = siblings[j]
+            pair = [row, other] if offset == 1 else [other, row]
+            joint = rank.coverage(terms, frozenset(row.tokens) | frozenset(other.tokens), row.norm + other.norm)
+            gain = joint - own
+            if has_type and best.features.get("type_missing") and \
+                    sentence_has_type(other.norm, query.answer_type, query.numbers) and joint >= own:
+                gain += 0.5
+            if query.answer_type == "how" and offset == 1 and \
+                    rank.coverage(terms, frozenset(other.tokens), other.norm) >= HOW_FOLLOW_COVERAGE:
+                gain = max(gain, 0.25)
+            if gain >= 0.25 and gain > best_gain:
+                best_pair, best_gain = pair, gain
+        return best_pair or [row]

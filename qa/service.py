@@ -1,0 +1,234 @@
+"""Service.answer(text) -> Answer: small talk? FAQ? passages? otherwise a polite refusal.
+
+The one entry point every channel calls. It never raises for any input text; storage
+failures while logging are swallowed after the answer is computed (the resident still gets
+the answer; the failure is logged for the admin).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from qa import compose, smalltalk
+from qa.compose import Answer, Citation
+from qa.query import MAX_QUESTION_CHARS, Query, analyse
+from qa.retrieve import PassageResult, PassageRetriever
+from qa.store import Store, StoreError
+from qa.text import Segmenter, normalize
+
+log = logging.getLogger(__name__)
+
+#: Below this confidence the bot abstains; between it and HEDGE it answers with a hedge line.
+#: Chosen on the dev and own question sets (bench/calibrate.py) for >= 90 % out-of-scope
+#: abstention at the highest in-scope accuracy.
+ABSTAIN_BELOW = 0.40
+HEDGE_BELOW = 0.60
+#: An FAQ answer is preferred over a passage unless the passage is this much more confident:
+#: staff wrote FAQ answers for residents, so a tie (and near-tie) goes to the FAQ.
+FAQ_TIE = 0.2
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Product settings the composition root passes in (the core never reads the environment).
+
+    Attributes:
+        contact: the line that tells residents where to ask a person.
+        user_hash_key: secret key for pseudonymous user ids (HMAC-SHA256).
+    """
+
+    contact: str
+    user_hash_key: bytes
+
+
+class Service:
+    """Answers questions from one :class:`~qa.store.Store` with one :class:`~qa.text.Segmenter`.
+
+    Args:
+        store: open store with an index (see :func:`qa.indexer.reindex`).
+        segmenter: the process's segmenter (jieba already loaded).
+        config: contact line and hashing key.
+        faq: an FAQ matcher factory ``faq(records) -> matcher`` (see :mod:`faq.matcher`); None
+            answers from passages only.
+    """
+
+    def __init__(self, store: Store, segmenter: Segmenter, config: ServiceConfig, *, faq=None) -> None:
+        self.store, self.segmenter, self.config = store, segmenter, config
+        self.retriever = PassageRetriever(store.passages)
+        self._faq_factory = faq
+        self._faq_matcher = None
+        self._versions: tuple[int, int] | None = None
+        self._sources = ""
+
+    # ------------------------------------------------------------------ helpers
+    def user_hash(self, channel: str, user: str | int | None) -> str | None:
+        """Keyed hash (HMAC-SHA256, 32 hex chars) of a channel user id; never the raw id."""
+        if user is None or user == "":
+            return None
+        digest = hmac.new(self.config.user_hash_key, f"{channel}:{user}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def refresh(self) -> None:
+        """Reload cached FAQ entries and the source list when another process changed them."""
+        versions = self.store.versions()
+        if versions == self._versions:
+            return
+        if self._faq_factory is not None:
+            self._faq_matcher = self._faq_factory(self.store.faq.all(status="active"))
+        titles = [d["title"] for d in self.store.passages.documents()]
+        shown = "、".join(f"《{t}》" for t in titles[:2])
+        self._sources = (f"{shown}等{len(titles)}篇文章" if len(titles) > 2 else shown or "暂无文章")
+        if self._faq_matcher is not None and len(self._faq_matcher):
+            self._sources += f"和{len(self._faq_matcher)}条常见问题"
+        self._versions = versions
+
+    @property
+    def faq_matcher(self):
+        self.refresh()
+        return self._faq_matcher
+
+    # ------------------------------------------------------------------- answer
+    def answer(self, text: str | None, *, user: str | int | None = None, channel: str = "cli",
+               log_question: bool = True) -> Answer:
+        """Answer one question.
+
+        Args:
+            text: what the resident typed (any length, any characters, or None).
+            user: the channel's user id (hashed before it is stored).
+            channel: "cli", "telegram", "wechat", "wecom" ...
+            log_question: write it to the question log (the unanswered queue reads it).
+
+        Returns:
+            An :class:`~qa.compose.Answer`; ``kind`` is "none" for refusals and bad input.
+        """
+        started = time.perf_counter()
+        raw = text if isinstance(text, str) else ""
+        answer = self._answer(raw)
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        if log_question and answer.outcome != "invalid":
+            answer.question_id = self.record(answer, user=user, channel=channel)
+        return answer
+
+    def record(self, answer: Answer, *, user: str | int | None, channel: str, dedupe_key: str | None = None,
+               reply: str | None = None) -> int | None:
+        """Log an answer (and cache ``reply`` under ``dedupe_key``) in one transaction.
+        Returns the question id, or None when the log could not be written."""
+        first = answer.citations[0] if answer.citations else None
+        try:
+            return self.store.log.record(
+                channel=channel, user_hash=self.user_hash(channel, user), text_norm=normalize(answer.question),
+                kind=answer.kind, outcome=answer.outcome, confidence=answer.confidence, faq_id=answer.faq_id,
+                doc_id=first.doc_id if first else None, candidates=answer.candidates,
+                dedupe_key=dedupe_key, reply=reply)
+        except StoreError:
+            log.exception("question log write failed")
+            return None
+
+    def _answer(self, raw: str) -> Answer:
+        truncated = len(raw) > MAX_QUESTION_CHARS
+        head = raw[:MAX_QUESTION_CHARS * 2]  # normalisation can only shorten; cap the work first
+        norm = normalize(head)
+        question = raw[:MAX_QUESTION_CHARS].strip()
+        notice = compose.TEXT_TRUNCATED.format(limit=MAX_QUESTION_CHARS) if truncated else None
+        if not norm:
+            return Answer(question, compose.TEXT_EMPTY, "none", 0.0, outcome="invalid")
+        if not _WORDLIKE.search(norm):
+            return Answer(question, compose.TEXT_NOT_TEXT, "none", 0.0, outcome="invalid")
+        kind = smalltalk.classify(norm)
+        if kind:
+            return Answer(question, smalltalk.REPLIES[kind], "smalltalk", 1.0, outcome="smalltalk",
+                          suggestions=list(smalltalk.EXAMPLES) if kind in ("greeting", "identity") else [])
+        self.refresh()
+        query = analyse(smalltalk.strip_greeting(norm), self.segmenter)
+        faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
+        passage = self.retriever.retrieve(query)
+        faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0
+        passage_conf = passage.confidence if passage else 0.0
+        candidates = self._candidates(faq_match, passage)
+        if faq_match and faq_match.decision == "answer" and faq_conf >= passage_conf - FAQ_TIE:
+            return self._faq_answer(question, faq_match, passage, notice, candidates)
+        if passage and passage_conf >= ABSTAIN_BELOW:
+            return self._passage_answer(question, query, passage, faq_match, notice, candidates)
+        return self._refusal(question, faq_match, passage, notice, candidates)
+
+    # ----------------------------------------------------------------- builders
+    def _related(self, faq_match, exclude: str | None = None) -> tuple[list[str], list[str]]:
+        if faq_match is None:
+            return [], []
+        pairs = [(e.id, e.question) for e in faq_match.related if e.id != exclude][:compose.MAX_SUGGESTIONS]
+        return [q for _, q in pairs], [i for i, _ in pairs]
+
+    def _faq_answer(self, question: str, faq_match, passage: PassageResult | None, notice: str | None,
+                    candidates: list[dict]) -> Answer:
+        entry = faq_match.entry
+        suggestions, ids = self._related(faq_match, exclude=entry.id)
+        text = compose.faq_text(entry.answer, entry.source, suggestions, notice=notice)
+        citation = Citation(doc_id=f"faq:{entry.id}", title=entry.source or "常见问题", section=None, paragraph=0,
+                            quote=entry.answer, start=0, end=0)
+        return Answer(question, text, "faq", faq_match.confidence, [citation], suggestions, outcome="answered",
+                      faq_id=entry.id, explain=self._explain(faq_match, passage), candidates=candidates,
+                      notice=notice, suggestion_ids=ids)
+
+    def _passage_answer(self, question: str, query: Query, passage: PassageResult, faq_match, notice: str | None,
+                        candidates: list[dict]) -> Answer:
+        first = passage.sentences[0]
+        document = self.store.passages.document(first.doc_id)
+        quote = document["cleaned_text"][passage.start:passage.end]
+        citation = Citation(doc_id=first.doc_id, title=first.title, section=first.section, paragraph=first.number,
+                            quote=quote, start=passage.start, end=passage.end, role=first.role)
+        hedge = passage.confidence < HEDGE_BELOW
+        suggestions, ids = self._related(faq_match)
+        text = compose.passage_text(quote, citation, suggestions, hedge=hedge, notice=notice)
+        return Answer(question, text, "passage", passage.confidence, [citation], suggestions,
+                      outcome="hedged" if hedge else "answered", explain=self._explain(faq_match, passage),
+                      candidates=candidates, notice=notice, suggestion_ids=ids)
+
+    def _refusal(self, question: str, faq_match, passage: PassageResult | None, notice: str | None,
+                 candidates: list[dict]) -> Answer:
+        did_you_mean = bool(faq_match and faq_match.decision == "suggest")
+        if did_you_mean:
+            pairs = [(e.id, e.question) for e in faq_match.suggestions][:compose.MAX_SUGGESTIONS]
+        else:
+            pairs = [(e.id, e.question) for e in (faq_match.related if faq_match else [])][:compose.MAX_SUGGESTIONS]
+        suggestions = [q for _, q in pairs]
+        text = compose.refusal_text(self._sources, self.config.contact, suggestions, notice=notice,
+                                    did_you_mean=did_you_mean)
+        confidence = max(faq_match.confidence if faq_match else 0.0, passage.confidence if passage else 0.0)
+        return Answer(question, text, "none", min(confidence, ABSTAIN_BELOW), [], suggestions,
+                      outcome="suggested" if did_you_mean else "unanswered",
+                      explain=self._explain(faq_match, passage), candidates=candidates, notice=notice,
+                      suggestion_ids=[i for i, _ in pairs])
+
+    @staticmethod
+    def _candidates(faq_match, passage: PassageResult | None) -> list[dict]:
+        out = []
+        if faq_match is not None:
+            out += [{"kind": "faq", "id": e.id, "score": round(s, 3)} for e, s in faq_match.top[:2]]
+        if passage is not None:
+            for cand in passage.ranked[:2]:
+                row = passage.rows[cand.key]
+                out.append({"kind": "passage", "id": row.id, "doc_id": row.doc_id, "score": round(cand.score, 3),
+                            "text": row.text[:60]})
+        return out
+
+    @staticmethod
+    def _explain(faq_match, passage: PassageResult | None) -> dict:
+        data: dict = {}
+        if faq_match is not None:
+            data["faq"] = faq_match.explain()
+        if passage is not None:
+            best = passage.ranked[0]
+            data["passage"] = {
+                "confidence": round(passage.confidence, 3), "score": round(passage.score, 3),
+                "terms": [{"term": t.term.text, "weight": round(t.weight, 2), "known": t.known,
+                           "matched": t.term.text in passage.rows[best.key].norm} for t in passage.terms],
+                "features": {k: round(v, 3) for k, v in passage.features.items()},
+                "top": [{"text": passage.rows[c.key].text, "score": round(c.score, 3)} for c in passage.ranked[:3]],
+            }
+        return data
