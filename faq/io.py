@@ -1,0 +1,145 @@
+"""FAQ files: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China writes) and XLSX.
+
+Header, exactly: ``id,question,alternates,answer,source`` (an optional ``tags`` column is
+accepted after them). Alternates and tags are separated by ``|``. Reading validates every
+row and raises :class:`FaqFileError` naming the line; nothing is returned unless the whole
+file is valid, so imports are all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+HEADER = ["id", "question", "alternates", "answer", "source"]
+OPTIONAL = ["tags"]
+MAX_FIELD_CHARS = {"id": 40, "question": 200, "alternates": 4000, "answer": 4000, "source": 500, "tags": 500}
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class FaqFileError(ValueError):
+    """The file cannot be imported; the message names the file line (1-based, header = 1)."""
+
+
+def split_list(value: str) -> list[str]:
+    """``"甲|乙| 丙 "`` -> ``["甲", "乙", "丙"]`` (blanks dropped, order and duplicates kept once)."""
+    return list(dict.fromkeys(part.strip() for part in (value or "").split("|") if part.strip()))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FaqFileError(f"{name}: 文件编码无法识别（请保存为 UTF-8 或 GB18030 的 CSV）") from exc
+
+
+def _rows_from_csv(raw: bytes, name: str) -> list[tuple[int, list[str]]]:
+    text = _decode(raw, name)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    try:
+        for row in reader:
+            out.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise FaqFileError(f"{name} 第{reader.line_num}行：CSV 格式错误（{exc}）") from exc
+    return out
+
+
+def _rows_from_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError variants for bad files
+        raise FaqFileError(f"{path.name}：不是有效的 XLSX 文件（{exc.__class__.__name__}）") from exc
+    sheet = workbook.worksheets[0]
+    out = []
+    for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+        cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        out.append((number, cells))
+    workbook.close()
+    return out
+
+
+def read_entries(path: Path) -> list[dict]:
+    """Validated entries of a CSV or XLSX file, in file order.
+
+    Returns:
+        dicts with id ("" for new entries), question, alternates (list), answer, source, tags.
+
+    Raises:
+        FaqFileError: wrong header, blank question or answer, bad id, duplicate id, overlong field.
+        OSError: the file cannot be read.
+    """
+    name = path.name
+    rows = _rows_from_xlsx(path) if path.suffix.lower() == ".xlsx" else _rows_from_csv(path.read_bytes(), name)
+    rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise FaqFileError(f"{name}：文件是空的")
+    line, header = rows[0]
+    header = [h.strip().lower() for h in header]
+    if header[:5] != HEADER or any(h not in OPTIONAL for h in header[5:]):
+        raise FaqFileError(f"{name} 第{line}行：表头必须是 {','.join(HEADER)}（可选列 tags），实际是 {','.join(header)}")
+    entries, seen = [], {}
+    for line, row in rows[1:]:
+        if len(row) > len(header):
+            raise FaqFileError(f"{name} 第{line}行：列数多于表头（{len(row)} > {len(header)}），请检查是否有未加引号的逗号")
+        values = dict(zip(header, [c.strip() for c in row] + [""] * (len(header) - len(row))))
+        for field_name, limit in MAX_FIELD_CHARS.items():
+            if len(values.get(field_name, "")) > limit:
+                raise FaqFileError(f"{name} 第{line}行：{field_name} 超过 {limit} 字")
+        if values["id"] and not _ID.match(values["id"]):
+            raise FaqFileError(f"{name} 第{line}行：id 只能包含字母、数字、-和_（实际：{values['id']!r}）")
+        if values["id"] in seen:
+            raise FaqFileError(f"{name} 第{line}行：id {values['id']} 与第{seen[values['id']]}行重复")
+        if values["id"]:
+            seen[values["id"]] = line
+        if not values["question"]:
+            raise FaqFileError(f"{name} 第{line}行：question 不能为空")
+        if not values["answer"]:
+            raise FaqFileError(f"{name} 第{line}行：answer 不能为空")
+        entries.append({"id": values["id"], "question": values["question"],
+                        "alternates": split_list(values["alternates"]), "answer": values["answer"],
+                        "source": values["source"], "tags": split_list(values.get("tags", ""))})
+    return entries
+
+
+def _export_rows(records) -> list[list[str]]:
+    rows = [HEADER + OPTIONAL]
+    for r in records:
+        rows.append([r.id, r.question, "|".join(r.alternates), r.answer, r.source, "|".join(r.tags)])
+    return rows
+
+
+def write_entries(path: Path, records) -> int:
+    """Write entries to ``path`` (.csv as UTF-8 with BOM so Excel opens it, or .xlsx).
+    Importing the file back reproduces the same entries. Returns the number written."""
+    rows = _export_rows(records)
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "FAQ"
+        for row in rows:
+            sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text, never a formula
+        for cell in sheet[1]:
+            cell.number_format = "@"
+        workbook.save(path)
+    else:
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+    return len(rows) - 1

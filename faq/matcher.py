@@ -1,0 +1,290 @@
+"""FAQ matching: the core's normaliser, then rapidfuzz at character, pinyin and word level.
+
+Each phrasing (the question and every alternate of an active entry) keeps three keys: its
+normalised characters without punctuation, their toneless pinyin (homophone typos such as
+低包户 / 低保户 or 玉露计划 / 雨露计划 meet), and its jieba content words with synonyms. A
+question is scored against a phrasing by two views, both 0..100:
+
+* ``sequence``: order-aware, ``0.6 * fuzz.ratio(chars) + 0.4 * fuzz.ratio(pinyin syllables)``;
+* ``lexical``: order-free, IDF-weighted coverage of the question's words by the phrasing
+  (0.5), of the phrasing's words by the question (0.25) and of the question's words by the
+  whole entry, answer included (0.25); synonyms, equal pinyin and containment count.
+
+Short questions are paraphrased by swapping words (lexical view matters most); long
+statements change meaning when words swap places (PAWS-X), so the sequence view takes over
+as the question grows: ``score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical)``
+with ``lam`` rising from 0 at :data:`SHORT_CHARS` to 1 at :data:`LONG_CHARS` characters.
+
+Decision (:attr:`FaqMatch.decision`): ``answer`` when the best entry scores at least the
+answer line (:data:`ANSWER_AT` for questions, rising to :data:`LONG_ANSWER_AT` for long
+statements) and leads the runner-up entry by :data:`MARGIN`, or scores :data:`ANSWER_CLEAR`
+whatever the margin; ``suggest`` (「您是不是想问」) from :data:`SUGGEST_AT`; otherwise
+``none`` and passages answer. A question noun no phrasing uses costs
+:data:`UNKNOWN_NOUN_PENALTY`. Questions of one or two characters only match a phrasing
+they equal exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
+
+from qa.query import Query
+from qa.rank import sigmoid
+from qa.store.faq_rows import FaqRecord
+from qa.text import NOUN_TAGS, Segmenter, normalize
+
+#: Tuned on data/eval/faq_paraphrases.jsonl (python bench/faq_debug.py) and checked on PAWS-X
+#: (python bench/faq_bench.py); see README "Performance".
+ANSWER_AT = 44.0
+#: The answer line rises to this for long statements (lam = 1): sequence scores of long texts
+#: run high even for different meanings (PAWS-X hard negatives).
+LONG_ANSWER_AT = 80.0
+ANSWER_CLEAR = 85.0
+MARGIN = 12.0
+SUGGEST_AT = 35.0
+RELATED_AT = 30.0
+SHORT_CHARS, LONG_CHARS = 12, 40
+#: Points taken off when the question names a figure or year (2021年) that the entry's
+#: question, alternates and answer never mention: 「2021年销售额」 is not 「2020年销售额」.
+NUMBER_MISMATCH_PENALTY = 20.0
+#: Points taken off per question noun (电话, 利率) that no FAQ phrasing uses at all, at most
+#: two: a question about something the FAQ never mentions is not answered by it.
+UNKNOWN_NOUN_PENALTY = 6.0
+#: ... and per proper name (jieba tags ns/nr/nt: 卧龙区, a person, an organisation): a question
+#: about another district is not answered by this district's entry however alike the wording.
+UNKNOWN_NAME_PENALTY = 25.0
+_NAME_TAGS = frozenset({"ns", "nr", "nt", "nrt", "nsf", "nrf", "nr1", "nr2"})
+#: Confidence = sigmoid((score - CONF_MID) / CONF_SCALE + (min(margin, 24) - CONF_MARGIN_MID) / CONF_SCALE):
+#: about 0.73 on the answer line (44 points, 12 ahead), where 62 of 65 accepted paraphrases of
+#: data/eval/faq_paraphrases.jsonl were right; 0.98 at 60 points and 20 ahead.
+CONF_MID, CONF_MARGIN_MID, CONF_SCALE = 40.0, 8.0, 8.0
+SHORT_QUERY_CHARS = 2
+#: Phrasings fully scored per question: the best by characters, by pinyin and by shared words.
+CANDIDATES = 40
+
+_NUMBERS = re.compile(r"\d{2,}(?:\.\d+)?")
+_STRIP = re.compile(r"[\s\W_]+")
+_TAIL = re.compile(r"(吗|呢|啊|呀|吧|么|嘛|哈)+$")
+_HEAD = re.compile(r"^(请问|请教一下|请教|问一下|想问一下|想问|我想问一下|我想问|我想知道|想知道)")
+
+
+def _key(norm: str) -> str:
+    """Characters that carry the question: punctuation, a leading 请问 and trailing particles off."""
+    key = _STRIP.sub("", norm)
+    return _TAIL.sub("", _HEAD.sub("", key)) or key
+
+
+def _pinyin(key: str) -> list[str]:
+    return lazy_pinyin(key)
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    entry: FaqRecord
+    text: str
+    key: str
+    pinyin: list[str]
+    words: dict[str, str]  # content word -> its toneless pinyin
+    numbers: frozenset[str]
+
+
+@dataclass
+class FaqMatch:
+    """Result of matching one question against the FAQ.
+
+    Attributes:
+        decision: "answer", "suggest" or "none".
+        entry: the best entry (None when the FAQ is empty or nothing scored).
+        score: its score, 0..100; ``margin`` over the runner-up entry.
+        confidence: 0..1, from score and margin (see :data:`CONF_MID`).
+        matched: the phrasing (question or alternate) that matched best.
+        top: (entry, score) best first, one per entry.
+    """
+
+    decision: str
+    entry: FaqRecord | None
+    score: float
+    margin: float
+    confidence: float
+    matched: str = ""
+    top: list[tuple[FaqRecord, float]] = field(default_factory=list)
+
+    @property
+    def suggestions(self) -> list[FaqRecord]:
+        """Entries worth offering as 「您是不是想问」 (within 15 points of the best, >= SUGGEST_AT - 5)."""
+        return [e for e, s in self.top[:3] if s >= SUGGEST_AT - 5 and s >= self.score - 15]
+
+    @property
+    def related(self) -> list[FaqRecord]:
+        """Loosely related entries for 「您可能还想问」 (score >= RELATED_AT)."""
+        return [e for e, s in self.top[:4] if s >= RELATED_AT]
+
+    def explain(self) -> dict:
+        return {"decision": self.decision, "entry": self.entry.id if self.entry else None,
+                "matched": self.matched, "score": round(self.score, 1), "margin": round(self.margin, 1),
+                "confidence": round(self.confidence, 3),
+                "runner_up": ({"entry": self.top[1][0].id, "score": round(self.top[1][1], 1)}
+                              if len(self.top) > 1 else None)}
+
+
+class FaqMatcher:
+    """Matches questions against a fixed list of FAQ entries (build a new one on change).
+
+    Args:
+        entries: FAQ records; disabled ones are ignored.
+        segmenter: the process's segmenter (content words, synonyms).
+    """
+
+    def __init__(self, entries: Sequence[FaqRecord], segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+        self.entries = [e for e in entries if e.status == "active"]
+        self._phrasings: list[_Phrasing] = []
+        for entry in self.entries:
+            numbers = frozenset(_NUMBERS.findall(normalize(" ".join([entry.question, *entry.alternates, entry.answer]))))
+            for text in dict.fromkeys([entry.question, *entry.alternates]):
+                if text.strip():
+                    norm = normalize(text)
+                    key = _key(norm)
+                    self._phrasings.append(_Phrasing(entry, text, key, _pinyin(key), self._words(norm), numbers))
+        df: Counter[str] = Counter()
+        for p in self._phrasings:
+            df.update(list(p.words))
+        n = max(len(self._phrasings), 1)
+        self._idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
+        self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
+        self._bags = {}
+        for entry in self.entries:
+            bag: dict[str, str] = {}
+            for text in (entry.question, *entry.alternates, entry.answer):
+                bag.update(self._words(normalize(text)))
+            self._bags[entry.id] = bag
+        self._keys = [p.key for p in self._phrasings]
+        self._pinyins = [p.pinyin for p in self._phrasings]
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(self._phrasings):
+            for word in p.words:
+                self._postings[word].append(i)
+        self._exact = {p.key: i for i, p in reversed(list(enumerate(self._phrasings)))}
+        self._vocabulary_pinyin = {py for p in self._phrasings for py in p.words.values()}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _words(self, norm: str) -> dict[str, str]:
+        return {w: " ".join(lazy_pinyin(w)) for w in self.segmenter.content_words(norm)}
+
+    def _unknown_penalty(self, norm: str) -> float:
+        """Points off for nouns of the question (2+ characters) that no phrasing uses, even as
+        a synonym, homophone or part of a longer word: proper names cost
+        :data:`UNKNOWN_NAME_PENALTY`, other nouns :data:`UNKNOWN_NOUN_PENALTY` (at most two)."""
+        vocabulary_pinyin = self._vocabulary_pinyin
+        nouns = names = 0
+        for word, flag in self.segmenter.tagged_content_words(norm):
+            if flag not in NOUN_TAGS or len(word) < 2 or any(v in self._idf for v in self.segmenter.variants(word)):
+                continue
+            if " ".join(lazy_pinyin(word)) in vocabulary_pinyin or any(word in w for w in self._idf):
+                continue
+            if flag in _NAME_TAGS:
+                names += 1
+            else:
+                nouns += 1
+        return UNKNOWN_NAME_PENALTY * min(names, 1) + UNKNOWN_NOUN_PENALTY * min(nouns, 2)
+
+    def _weight(self, word: str) -> float:
+        return self._idf.get(word, self._idf_unknown)
+
+    def _word_match(self, qword: str, qpinyin: str, words: dict[str, str]) -> tuple[float, str | None]:
+        """Credit (0..1) for one question word among a phrasing's words: 1 for the same word, a
+        synonym or the same pinyin (typo); 0.8 when one contains the other (监测户 / 边缘监测户)."""
+        variants = self.segmenter.variants(qword)
+        best, hit = 0.0, None
+        for word, py in words.items():
+            if word in variants or (len(qword) >= 2 and py == qpinyin):
+                return 1.0, word
+            if len(qword) >= 2 and len(word) >= 2 and (qword in word or word in qword) and best < 0.8:
+                best, hit = 0.8, word
+        return best, hit
+
+    def _coverage(self, query_words: dict[str, str], words: dict[str, str]) -> tuple[float, float]:
+        """(share of the question's word weight found, share of the phrasing's found), 0..1."""
+        if not query_words or not words:
+            return 0.0, 0.0
+        q_total = sum(self._weight(w) for w in query_words)
+        p_total = sum(self._weight(w) for w in words)
+        q_hit = p_hit = 0.0
+        for qword, qpinyin in query_words.items():
+            credit, hit = self._word_match(qword, qpinyin, words)
+            if hit is not None:
+                q_hit += credit * self._weight(qword)
+                p_hit += credit * self._weight(hit)
+        return q_hit / q_total, min(p_hit / p_total, 1.0)
+
+    def _candidates(self, key: str, pinyin: list[str], words: dict[str, str]) -> set[int]:
+        out = {i for _, _, i in process.extract(key, self._keys, scorer=fuzz.ratio, limit=CANDIDATES)}
+        out |= {i for _, _, i in process.extract(pinyin, self._pinyins, scorer=fuzz.ratio, limit=CANDIDATES)}
+        shared: Counter[int] = Counter()
+        for word in words:
+            for variant in self.segmenter.variants(word):
+                for i in self._postings.get(variant, ()):
+                    shared[i] += self._weight(variant)
+        out |= {i for i, _ in shared.most_common(CANDIDATES)}
+        return out
+
+    def score(self, key: str, pinyin: list[str], words: dict[str, str], numbers: frozenset[str], i: int) -> float:
+        """Score (0..100) of the question against phrasing ``i`` (see the module docstring)."""
+        p = self._phrasings[i]
+        sequence = 0.6 * fuzz.ratio(key, p.key) + 0.4 * fuzz.ratio(pinyin, p.pinyin)
+        q_cov, p_cov = self._coverage(words, p.words)
+        bag_cov, _ = self._coverage(words, self._bags[p.entry.id])
+        lexical = 100 * (0.5 * q_cov + 0.25 * p_cov + 0.25 * bag_cov)
+        lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
+        score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical)
+        if numbers - p.numbers:
+            score -= NUMBER_MISMATCH_PENALTY
+        return max(score, 0.0)
+
+    def match(self, query: Query | str) -> FaqMatch:
+        """Score the entries for a question (an analysed :class:`~qa.query.Query` or raw text)."""
+        norm = query.norm if isinstance(query, Query) else normalize(query)
+        key = _key(norm)
+        if not self._phrasings or not key:
+            return FaqMatch("none", None, 0.0, 0.0, 0.0)
+        if len(key) <= SHORT_QUERY_CHARS:
+            scored = [(100.0, self._exact[key])] if key in self._exact else []
+        else:
+            pinyin = _pinyin(key)
+            words = self._words(norm)
+            numbers = frozenset(_NUMBERS.findall(norm))
+            penalty = self._unknown_penalty(norm)
+            scored = [(max(self.score(key, pinyin, words, numbers, i) - penalty, 0.0), i)
+                      for i in self._candidates(key, pinyin, words)]
+        best: dict[str, tuple[float, int]] = {}
+        for score, i in scored:
+            entry_id = self._phrasings[i].entry.id
+            if score > best.get(entry_id, (-1.0, i))[0]:
+                best[entry_id] = (score, i)
+        if not best:
+            return FaqMatch("none", None, 0.0, 0.0, 0.0)
+        ranked = sorted(best.values(), key=lambda si: (-si[0], self._phrasings[si[1]].entry.id))
+        top = [(self._phrasings[i].entry, s) for s, i in ranked]
+        score, index = ranked[0]
+        margin = score - (ranked[1][0] if len(ranked) > 1 else 0.0)
+        lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
+        answer_at = ANSWER_AT + lam * (LONG_ANSWER_AT - ANSWER_AT)
+        if score >= max(ANSWER_CLEAR, answer_at) or (score >= answer_at and margin >= MARGIN):
+            decision = "answer"
+        elif score >= SUGGEST_AT:
+            decision = "suggest"
+        else:
+            decision = "none"
+        confidence = sigmoid((score - CONF_MID - (answer_at - ANSWER_AT)) / CONF_SCALE
+                             + (min(margin, 24.0) - CONF_MARGIN_MID) / CONF_SCALE)
+        return FaqMatch(decision, self._phrasings[index].entry, score, margin, confidence,
+                        self._phrasings[index].text, top)
