@@ -1,0 +1,173 @@
+"""Command line: parse arguments, load settings, open the runtime, run one command.
+
+Exit status: 0 success, 1 the command failed (message on stderr), 2 bad usage or
+configuration (the message names the flag or variable). No traceback reaches the user;
+``BOT_DEBUG=1`` (read by :mod:`app.settings`) shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.settings import ConfigError, Settings
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, metavar="PATH", help="SQLite file (default: BOT_DB or data/index.db)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot.py", description="宛城区政策问答机器人 (Wancheng District policy QA bot)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer questions (text, or JSON Lines with --json)")
+    ask.add_argument("question", nargs="*", help="the question (words are joined with spaces)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--stdin", action="store_true", help="read one question per line from standard input")
+    ask.add_argument("--explain", action="store_true", help="show why the answer won")
+    _add_db(ask)
+
+    chat = sub.add_parser("chat", help="interactive console")
+    chat.add_argument("--explain", action="store_true", help="show why each answer won")
+    _add_db(chat)
+
+    reindex = sub.add_parser("reindex", help="rebuild the article index (FAQ and logs are kept)")
+    reindex.add_argument("--articles", type=Path, metavar="DIR", help="articles directory (default: data/articles)")
+    _add_db(reindex)
+
+    evaluate = sub.add_parser("eval", help="score a question set (JSON Lines)")
+    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evaluate.add_argument("--verbose", "-v", action="store_true", help="list every miss")
+    _add_db(evaluate)
+
+    from app import admin_cli, faq_cli, server_cli
+
+    faq_cli.add_commands(sub, _add_db)
+    admin_cli.add_commands(sub, _add_db)
+    server_cli.add_commands(sub, _add_db)
+    return parser
+
+
+def _stdout_utf8() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from app.runtime import open_runtime
+    from channels.console import render_explain, render_json, render_text
+
+    if args.stdin:
+        questions = (line.rstrip("\r\n") for line in sys.stdin)
+    elif args.question:
+        questions = iter([" ".join(args.question)])
+    else:
+        print("请给出问题，例如：python bot.py ask 宛城区2020年脱贫多少人？（或用 --stdin 逐行读取）", file=sys.stderr)
+        return 2
+    runtime = open_runtime(settings, db_path=args.db)
+    try:
+        for question in questions:
+            answer = runtime.service.answer(question, channel="cli")
+            print(render_json(answer) if args.json else render_text(answer), flush=True)
+            if args.explain:
+                print(render_explain(answer), file=sys.stderr if args.json else sys.stdout, flush=True)
+            if not args.json and args.stdin:
+                print(flush=True)
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    from app.runtime import open_runtime
+    from channels.console import render_explain, render_text
+
+    runtime = open_runtime(settings, db_path=args.db)
+    print("宛城区政策问答助手。直接输入问题，输入“退出”或按 Ctrl-D 结束。")
+    try:
+        while True:
+            try:
+                question = input("\n问：")
+            except (EOFError, KeyboardInterrupt):
+                print()
+                break
+            if question.strip() in ("退出", "exit", "quit", "q"):
+                break
+            answer = runtime.service.answer(question, channel="cli")
+            print("答：" + render_text(answer))
+            if args.explain:
+                print(render_explain(answer))
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_reindex(args, settings: Settings) -> int:
+    from app.runtime import open_runtime
+
+    runtime = open_runtime(settings, db_path=args.db, build_if_missing=False)
+    try:
+        report = runtime.reindex(args.articles, wait_s=600)
+        print(report.summary())
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from app.evaluate import evaluate, load_questions
+    from app.runtime import open_runtime
+
+    rows = load_questions(args.file)
+    runtime = open_runtime(settings, db_path=args.db)
+    try:
+        report = evaluate(runtime.service, rows)
+    finally:
+        runtime.close()
+    summary = report.summary()
+    if args.json:
+        print(json.dumps({"summary": summary, "failures": report.failures}, ensure_ascii=False, indent=2))
+        return 0
+    if args.verbose:
+        for miss in report.failures:
+            print(f"MISS {miss['id']} [{miss['kind']} {miss['confidence']}] {miss['question']} -> "
+                  f"expected {miss['expected']}; got: {miss['answer']!r}")
+    print(f"questions: {len(rows)}  ({args.file})")
+    print(f"in-scope accuracy:        {summary['in_scope_accuracy']}  ({summary['in_scope']})")
+    print(f"out-of-scope abstention:  {summary['out_of_scope_abstention']}  ({summary['out_of_scope']})")
+    print(f"citation validity:        {summary['citation_validity']}  ({summary['citations']})")
+    if "faq_top1_accuracy" in summary:
+        print(f"FAQ top-1 accuracy:       {summary['faq_top1_accuracy']}  ({report.faq_right}/{report.faq_total})")
+        print(f"FAQ false-accept rate:    {summary['faq_false_accept_rate']}  ({report.faq_false_accepts}/{report.out_total})")
+    print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "reindex": cmd_reindex, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python bot.py``; returns the exit status."""
+    _stdout_utf8()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = None
+    try:
+        settings = Settings.from_env()
+        handler = COMMANDS.get(args.command) or args.handler
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"配置错误 {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        if settings is not None and settings.debug:
+            raise
+        print(f"出错了：{exc}（设置 BOT_DEBUG=1 可查看详细信息）", file=sys.stderr)
+        return 1
