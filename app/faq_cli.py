@@ -1,5 +1,180 @@
-"""Placeholder while the command group is written."""
+"""Staff commands: `bot.py faq add|edit|disable|list|show|import|export|promote` and
+`bot.py unanswered`. All accept --db PATH; changes are recorded as ``cli:<login name>``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name in some containers
+        return "cli:unknown"
+
+
+def _default_since(days: int = 30) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
 
 
 def add_commands(sub, add_db) -> None:
-    return None
+    faq = sub.add_parser("faq", help="staff: manage the curated FAQ")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
+
+    add = faq_sub.add_parser("add", help="add an entry (stops on a near-duplicate unless --force)")
+    add.add_argument("--question", required=True)
+    add.add_argument("--answer", required=True)
+    add.add_argument("--alternates", default="", help='alternate questions separated by | ("甲|乙")')
+    add.add_argument("--source", default="", help="where the answer comes from (title and/or URL)")
+    add.add_argument("--force", action="store_true", help="add even if a similar entry exists")
+    add_db(add)
+
+    edit = faq_sub.add_parser("edit", help="change fields of an entry")
+    edit.add_argument("id")
+    edit.add_argument("--question")
+    edit.add_argument("--answer")
+    edit.add_argument("--alternates", help="replace all alternate questions (| separated)")
+    edit.add_argument("--add-alternates", help="append alternate questions (| separated)")
+    edit.add_argument("--source")
+    edit.add_argument("--enable", action="store_true", help="re-activate a disabled entry")
+    add_db(edit)
+
+    disable = faq_sub.add_parser("disable", help="stop answering with an entry (history is kept)")
+    disable.add_argument("id")
+    add_db(disable)
+
+    listing = faq_sub.add_parser("list", help="list entries")
+    listing.add_argument("--all", action="store_true", help="include disabled entries")
+    listing.add_argument("--json", action="store_true")
+    add_db(listing)
+
+    show = faq_sub.add_parser("show", help="show one entry with its change history")
+    show.add_argument("id")
+    add_db(show)
+
+    imp = faq_sub.add_parser("import", help="import CSV (UTF-8/GB18030) or XLSX, all-or-nothing")
+    imp.add_argument("file", type=Path)
+    add_db(imp)
+
+    exp = faq_sub.add_parser("export", help="export every entry to FILE.csv or FILE.xlsx")
+    exp.add_argument("file", type=Path)
+    add_db(exp)
+
+    promote = faq_sub.add_parser("promote", help="turn an unanswered group into alternates or a new entry")
+    promote.add_argument("group", help="group id printed by `bot.py unanswered` (G123)")
+    target = promote.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="ID", help="add the group's questions as alternates of entry ID")
+    target.add_argument("--new", action="store_true", help="create a new entry from the group")
+    promote.add_argument("--answer", help="answer of the new entry (without it the entry stays disabled)")
+    promote.add_argument("--source", help="source of the new entry")
+    promote.add_argument("--since", default=None, help="same window as `unanswered --since` (default: 30 days)")
+    add_db(promote)
+    faq.set_defaults(handler=run_faq)
+
+    unanswered = sub.add_parser("unanswered", help="staff: similar unanswered questions, grouped, with counts")
+    unanswered.add_argument("--since", default=None, metavar="DATE", help="YYYY-MM-DD (default: 30 days ago)")
+    unanswered.add_argument("--limit", type=int, default=30)
+    unanswered.add_argument("--json", action="store_true")
+    add_db(unanswered)
+    unanswered.set_defaults(handler=run_unanswered)
+
+
+def _print_entry(record, history=None) -> None:
+    status = "" if record.status == "active" else "（已停用）"
+    print(f"{record.id}{status} 问：{record.question}")
+    if record.alternates:
+        print("   其他问法：" + " | ".join(record.alternates))
+    print(f"   答：{record.answer}")
+    if record.source:
+        print(f"   来源：{record.source}")
+    print(f"   创建：{record.created_by} {record.created_at}  更新：{record.updated_by} {record.updated_at}")
+    for row in history or []:
+        print(f"   · {row['at']} {row['actor']} {row['action']} {row['new'] or ''}")
+
+
+def _open(args, settings):
+    from app.runtime import open_runtime
+    from faq.staff import FaqStaff
+
+    runtime = open_runtime(settings, db_path=args.db)
+    return runtime, FaqStaff(runtime.store, runtime.segmenter)
+
+
+def run_faq(args, settings) -> int:
+    from faq.io import FaqFileError
+    from faq.staff import FaqError
+
+    runtime, staff = _open(args, settings)
+    actor = _actor()
+    try:
+        command = args.faq_command
+        if command == "add":
+            record = staff.add(question=args.question, answer=args.answer, alternates=args.alternates,
+                               source=args.source, actor=actor, force=args.force)
+            print(f"已添加 {record.id}：{record.question}")
+        elif command == "edit":
+            record = staff.edit(args.id, actor=actor, question=args.question, answer=args.answer,
+                                alternates=args.alternates, add_alternates=args.add_alternates,
+                                source=args.source, enable=args.enable)
+            print(f"已更新 {record.id}")
+            _print_entry(record)
+        elif command == "disable":
+            record = staff.disable(args.id, actor=actor)
+            print(f"已停用 {record.id}：{record.question}")
+        elif command == "list":
+            records = runtime.store.faq.all(status=None if args.all else "active")
+            if args.json:
+                print(json.dumps([r.public() | {"id": r.id} for r in records], ensure_ascii=False, indent=1))
+            else:
+                for r in records:
+                    flag = "" if r.status == "active" else "（已停用）"
+                    print(f"{r.id}{flag}  {r.question}  [{len(r.alternates)} 个其他问法]")
+                print(f"共 {len(records)} 条")
+        elif command == "show":
+            record = staff.get(args.id)
+            _print_entry(record, runtime.store.faq.history(record.id))
+        elif command == "import":
+            print(staff.import_file(args.file, actor=actor).summary())
+        elif command == "export":
+            print(f"已导出 {staff.export_file(args.file)} 条到 {args.file}")
+        elif command == "promote":
+            record = staff.promote(args.group, actor=actor, since=args.since or _default_since(),
+                                   to=args.to, answer=args.answer, source=args.source)
+            if record.status == "active":
+                print(f"已更新 {record.id}：现在共有 {len(record.alternates)} 个其他问法")
+            else:
+                print(f"已新建 {record.id}（停用中）。请补充答案后启用：python bot.py faq edit {record.id} "
+                      f"--answer \"……\" --source \"……\" --enable")
+        runtime.service.audit(actor, f"faq {command}", getattr(args, "id", "") or "")
+        return 0
+    except (FaqError, FaqFileError) as exc:
+        print(f"未完成：{exc}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+
+
+def run_unanswered(args, settings) -> int:
+    runtime, staff = _open(args, settings)
+    try:
+        since = args.since or _default_since()
+        groups = staff.unanswered(since)[: args.limit]
+        if args.json:
+            print(json.dumps([{"group": g.id, "count": g.count, "last_at": g.last_at, "questions": g.texts,
+                               "outcomes": dict(g.outcomes)} for g in groups], ensure_ascii=False, indent=1))
+            return 0
+        if not groups:
+            print(f"自 {since} 以来没有未答出的问题。")
+            return 0
+        print(f"自 {since} 以来未答出或把握不大的问题（按次数排序）：")
+        for g in groups:
+            print(f"{g.id}  ×{g.count}  最近 {g.last_at}  {' / '.join(g.texts[:3])}"
+                  + (f" 等{len(g.texts)}种问法" if len(g.texts) > 3 else ""))
+        print("用 python bot.py faq promote 组号 --to 条目号（并入已有条目）或 --new（新建条目）。")
+        return 0
+    finally:
+        runtime.close()

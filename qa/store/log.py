@@ -118,6 +118,17 @@ class QuestionLog:
             "AND kind != 'smalltalk'", (since,)).fetchone()
         return int(row[0]), int(row[1])
 
+    def top_texts(self, since: str, *, outcomes: tuple[str, ...] | None = None, limit: int = 5) -> list[tuple[str, int]]:
+        """Most frequent normalised questions since ``since`` (optionally only some outcomes)."""
+        sql = "SELECT text_norm, COUNT(*) AS n FROM questions WHERE at >= ? AND kind != 'smalltalk'"
+        args: list = [since]
+        if outcomes:
+            sql += f" AND outcome IN ({','.join('?' * len(outcomes))})"
+            args.extend(outcomes)
+        sql += " GROUP BY text_norm ORDER BY n DESC, MAX(id) DESC LIMIT ?"
+        args.append(limit)
+        return [(r[0], r[1]) for r in self.db.conn.execute(sql, args)]
+
     def delete_user(self, user_hash: str) -> int:
         """Delete everything logged for one user (WeChat unsubscribe). Returns rows deleted."""
         with self.db.write() as conn:

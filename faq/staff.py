@@ -1,0 +1,193 @@
+"""Staff operations on the FAQ, shared by the CLI and the Telegram staff commands.
+
+Every change goes through :class:`~qa.store.faq_rows.FaqRows` (one transaction, a history
+row with who/when/old/new, a version bump that makes every process reload its matcher).
+Errors are small named exceptions whose messages are Chinese sentences staff can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from faq.io import FaqFileError, read_entries, split_list, write_entries
+from faq.matcher import FaqMatcher
+from faq.unanswered import Group, group_questions
+from qa.store import Store
+from qa.store.faq_rows import FaqNotFound, FaqRecord
+from qa.text import Segmenter
+
+#: An added question this similar (matcher score) to an existing entry is a near-duplicate.
+NEAR_DUPLICATE_AT = 80.0
+MAX_QUESTION_CHARS = 200
+MAX_ANSWER_CHARS = 4000
+#: Placeholder answer of entries created from an unanswered group without an answer; such
+#: entries stay disabled until staff write the answer (faq edit ID --answer ... --enable).
+PENDING_ANSWER = "（待工作人员补充答案）"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+
+
+class FaqError(ValueError):
+    """A staff request that cannot be carried out; the message says why (in Chinese)."""
+
+
+class NearDuplicate(FaqError):
+    """The new question is close to an existing entry. ``entry`` and ``score`` say which."""
+
+    def __init__(self, entry: FaqRecord, score: float) -> None:
+        super().__init__(f"与已有条目 {entry.id}「{entry.question}」非常相似（相似度 {score:.0f}）。"
+                         f"如确需新增，请加 --force；或用 faq edit {entry.id} --add-alternates 把它加为该条目的问法。")
+        self.entry, self.score = entry, score
+
+
+def clean(text: str | None) -> str:
+    """Strip control and zero-width characters and surrounding space from a staff field."""
+    return _CONTROL.sub("", text or "").strip()
+
+
+def _required(name: str, value: str | None, limit: int) -> str:
+    value = clean(value)
+    if not value:
+        raise FaqError(f"{name}不能为空")
+    if len(value) > limit:
+        raise FaqError(f"{name}太长（{len(value)} 字，上限 {limit} 字）")
+    return value
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int
+    updated: int
+    unchanged: int
+
+    def summary(self) -> str:
+        return f"导入完成：新增 {self.added} 条，更新 {self.updated} 条，未变 {self.unchanged} 条。"
+
+
+class FaqStaff:
+    """FAQ operations for one store. ``actor`` strings name who acted (``cli:alice``,
+    ``telegram:12345``) and land in the change history."""
+
+    def __init__(self, store: Store, segmenter: Segmenter) -> None:
+        self.store, self.segmenter = store, segmenter
+
+    def _matcher(self) -> FaqMatcher:
+        return FaqMatcher(self.store.faq.all(status="active"), self.segmenter)
+
+    def get(self, faq_id: str) -> FaqRecord:
+        record = self.store.faq.get(faq_id.strip())
+        if record is None:
+            raise FaqError(f"没有编号为 {faq_id} 的常见问题")
+        return record
+
+    def add(self, *, question: str, answer: str, actor: str, alternates: list[str] | str | None = None,
+            source: str | None = None, tags: list[str] | None = None, force: bool = False) -> FaqRecord:
+        """Add an active entry.
+
+        Raises:
+            FaqError: a blank or overlong field.
+            NearDuplicate: the question is close to an existing entry and ``force`` is False.
+        """
+        question = _required("问题", question, MAX_QUESTION_CHARS)
+        answer = _required("答案", answer, MAX_ANSWER_CHARS)
+        alts = split_list(alternates) if isinstance(alternates, str) else [clean(a) for a in alternates or [] if clean(a)]
+        if not force:
+            for text in [question, *alts]:
+                match = self._matcher().match(text)
+                if match.entry is not None and match.score >= NEAR_DUPLICATE_AT:
+                    raise NearDuplicate(match.entry, match.score)
+        return self.store.faq.add({"question": question, "answer": answer, "alternates": alts,
+                                   "source": clean(source), "tags": tags or []}, actor=actor)
+
+    def edit(self, faq_id: str, *, actor: str, question: str | None = None, answer: str | None = None,
+             alternates: list[str] | str | None = None, add_alternates: list[str] | str | None = None,
+             source: str | None = None, enable: bool = False) -> FaqRecord:
+        """Change the given fields of an entry; ``enable`` re-activates a disabled one.
+
+        Raises:
+            FaqError: unknown id, or a field set to blank.
+        """
+        current = self.get(faq_id)
+        changes: dict = {}
+        if question is not None:
+            changes["question"] = _required("问题", question, MAX_QUESTION_CHARS)
+        if answer is not None:
+            changes["answer"] = _required("答案", answer, MAX_ANSWER_CHARS)
+        if alternates is not None:
+            changes["alternates"] = split_list(alternates) if isinstance(alternates, str) else list(alternates)
+        if add_alternates:
+            extra = split_list(add_alternates) if isinstance(add_alternates, str) else list(add_alternates)
+            base = changes.get("alternates", current.alternates)
+            changes["alternates"] = list(dict.fromkeys([*base, *extra]))
+        if source is not None:
+            changes["source"] = clean(source)
+        if enable:
+            if (changes.get("answer") or current.answer) == PENDING_ANSWER:
+                raise FaqError(f"{current.id} 还没有答案，请先用 --answer 写好答案再启用")
+            changes["status"] = "active"
+        try:
+            return self.store.faq.update(current.id, changes, actor=actor)
+        except FaqNotFound:
+            raise FaqError(f"没有编号为 {faq_id} 的常见问题") from None
+
+    def disable(self, faq_id: str, *, actor: str) -> FaqRecord:
+        """Stop answering with an entry (kept with its history; ``edit --enable`` restores it)."""
+        current = self.get(faq_id)
+        return self.store.faq.update(current.id, {"status": "disabled"}, actor=actor, action="disable")
+
+    def search(self, text: str, limit: int = 5) -> list[tuple[FaqRecord, float]]:
+        """Entries matching ``text`` best first, with matcher scores (0..100)."""
+        text = clean(text)
+        if not text:
+            return []
+        return [(e, s) for e, s in self._matcher().match(text).top[:limit] if s > 0]
+
+    def import_file(self, path: Path, *, actor: str) -> ImportReport:
+        """Import a CSV/XLSX file all-or-nothing (upsert by id; rows without id are added).
+
+        Raises:
+            faq.io.FaqFileError: the file is invalid (the message names the line); nothing changed.
+        """
+        entries = read_entries(path)
+        for entry in entries:
+            for key in ("question", "answer", "source"):
+                entry[key] = clean(entry[key])
+        added, updated, unchanged = self.store.faq.write_many(entries, actor=actor, origin="import")
+        return ImportReport(added, updated, unchanged)
+
+    def export_file(self, path: Path) -> int:
+        """Write every entry (active and disabled) to CSV or XLSX; returns the count."""
+        if path.suffix.lower() not in (".csv", ".xlsx"):
+            raise FaqFileError(f"{path.name}：只支持 .csv 或 .xlsx")
+        return write_entries(path, self.store.faq.all())
+
+    def unanswered(self, since: str) -> list[Group]:
+        """Groups of similar unanswered or low-confidence questions since ``since`` (ISO date)."""
+        return group_questions(self.store.log.questions_since(
+            since, outcomes=("unanswered", "suggested", "hedged")), self.segmenter)
+
+    def promote(self, group_id: str, *, actor: str, since: str, to: str | None = None,
+                answer: str | None = None, source: str | None = None) -> FaqRecord:
+        """Turn an unanswered group into alternates of entry ``to``, or into a new entry.
+
+        A new entry without ``answer`` is created disabled with a placeholder answer, for staff
+        to complete with ``faq edit ID --answer ... --enable``.
+
+        Raises:
+            FaqError: unknown group or entry.
+        """
+        group = next((g for g in self.unanswered(since) if g.id == group_id.strip().upper()), None)
+        if group is None:
+            raise FaqError(f"找不到问题组 {group_id}（请先运行 unanswered 查看当前的组号）")
+        if to:
+            return self.edit(to, actor=actor, add_alternates=group.texts)
+        question, *rest = group.texts
+        if answer:
+            return self.add(question=question, answer=answer, alternates=rest, source=source, actor=actor, force=True)
+        record = self.store.faq.add({"question": question, "answer": PENDING_ANSWER, "alternates": rest,
+                                     "source": clean(source), "status": "disabled"}, actor=actor)
+        return record
+
+
+__all__ = ["FaqStaff", "FaqError", "NearDuplicate", "ImportReport", "FaqFileError", "PENDING_ANSWER"]

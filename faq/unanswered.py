@@ -1,0 +1,66 @@
+"""The unanswered queue: similar unanswered or low-confidence questions grouped with counts.
+
+Grouping is greedy and deterministic: questions are visited oldest first and join the first
+group whose representative is similar (character ``fuzz.ratio`` >= :data:`SAME_AT` or, on
+content words, ``fuzz.token_set_ratio`` >= :data:`SAME_WORDS_AT`); otherwise they start a
+group. A group's id is ``G`` + the id of its oldest logged question, so the id printed by
+``bot.py unanswered`` still names the same group when ``bot.py faq promote`` runs later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from qa.store.log import LoggedQuestion
+from qa.text import Segmenter
+
+SAME_AT = 70.0
+SAME_WORDS_AT = 85.0
+_STRIP = re.compile(r"[\s\W_]+")
+
+
+@dataclass
+class Group:
+    """Similar questions. ``texts`` are distinct normalised questions, most asked first."""
+
+    id: str
+    count: int = 0
+    last_at: str = ""
+    texts: list[str] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    _counts: Counter = field(default_factory=Counter, repr=False)
+
+
+def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -> list[Group]:
+    """Group logged questions; returns groups by count (then recency), largest first."""
+    groups: list[tuple[Group, str, str]] = []  # (group, representative key, representative words)
+    for q in sorted(questions, key=lambda q: q.id):
+        key = _STRIP.sub("", q.text_norm)
+        if not key:
+            continue
+        words = " ".join(sorted(segmenter.content_words(q.text_norm)))
+        target = None
+        for group, rep_key, rep_words in groups:
+            if fuzz.ratio(key, rep_key) >= SAME_AT or (words and rep_words and
+                                                       fuzz.token_set_ratio(words, rep_words) >= SAME_WORDS_AT):
+                target = group
+                break
+        if target is None:
+            target = Group(id=f"G{q.id}")
+            groups.append((target, key, words))
+        target.count += 1
+        target.last_at = max(target.last_at, q.at)
+        target._counts[q.text_norm] += 1
+        target.outcomes[q.outcome] += 1
+    out = []
+    for group, _, _ in groups:
+        group.texts = [t for t, _ in sorted(group._counts.items(), key=lambda tc: (-tc[1], tc[0]))]
+        out.append(group)
+    out.sort(key=lambda g: g.last_at, reverse=True)
+    out.sort(key=lambda g: -g.count)
+    return out
