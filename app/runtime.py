@@ -17,6 +17,7 @@ from app.settings import Settings
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
 from qa.indexer import ReindexReport, reindex
+from qa.ratelimit import RateLimiter
 from qa.service import Service, ServiceConfig
 from qa.store import Store
 from qa.text import Segmenter, TextResources
@@ -32,6 +33,7 @@ class Runtime:
     store: Store
     segmenter: Segmenter
     service: Service
+    rate_limiter: RateLimiter
 
     def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0) -> ReindexReport:
         """Rebuild the passage index and re-load the seed FAQ (staff edits are kept)."""
@@ -82,4 +84,5 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         sync_seed(store, settings.faq_seed_dir)
     service = Service(store, segmenter, ServiceConfig(contact=settings.contact, user_hash_key=hash_key(settings, db_path)),
                       faq=lambda records: FaqMatcher(records, segmenter))
-    return Runtime(settings, store, segmenter, service)
+    service.purge_log(settings.log_retention_days)
+    return Runtime(settings, store, segmenter, service, RateLimiter(settings.rate_limit_per_minute))
