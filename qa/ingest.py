@@ -116,7 +116,13 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
+_TRAILING_NOTE = re.compile(r"[（(][^（）()]{0,30}[）)]$")
+
+
 def _ends_sentence(text: str) -> bool:
+    """True when ``text`` ends a sentence, looking past closing quotes and a trailing
+    parenthetical note such as （记者 李四 摄）."""
+    text = _TRAILING_NOTE.sub("", text) or text
     stripped = text.rstrip(_CLOSERS)
     return bool(stripped) and stripped[-1] in _TERMINAL
 
