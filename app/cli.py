@@ -145,6 +145,8 @@ def cmd_eval(args, settings: Settings) -> int:
     if "faq_top1_accuracy" in summary:
         print(f"FAQ top-1 accuracy:       {summary['faq_top1_accuracy']}  ({report.faq_right}/{report.faq_total})")
         print(f"FAQ false-accept rate:    {summary['faq_false_accept_rate']}  ({report.faq_false_accepts}/{report.out_total})")
+        print(f"answered right, any source: {summary['faq_rows_answered_any_source']}  "
+              f"({report.faq_rows_answered}/{report.faq_total}; FAQ or a passage containing the expected text)")
     print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
     return 0
 

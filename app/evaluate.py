@@ -57,6 +57,7 @@ class EvalReport:
     faq_total: int = 0
     faq_right: int = 0
     faq_false_accepts: int = 0
+    faq_rows_answered: int = 0  # rows with expect_faq answered right by the FAQ or a passage
     latencies: list[float] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
@@ -76,6 +77,7 @@ class EvalReport:
         if self.faq_total:
             data["faq_top1_accuracy"] = rate(self.faq_right, self.faq_total)
             data["faq_false_accept_rate"] = rate(self.faq_false_accepts, self.out_total)
+            data["faq_rows_answered_any_source"] = rate(self.faq_rows_answered, self.faq_total)
         return data
 
 
@@ -104,6 +106,7 @@ def evaluate(service: Service, rows: list[dict]) -> EvalReport:
             ok = answer.kind in ("faq", "passage") and _expected(row, answer.answer)
             if row.get("expect_faq"):
                 report.faq_total += 1
+                report.faq_rows_answered += ok
                 faq_ok = answer.kind == "faq" and answer.faq_id == row["expect_faq"]
                 report.faq_right += faq_ok
                 ok = ok and faq_ok

@@ -164,6 +164,10 @@ class Segmenter:
         no bigram padding): 复工复产 -> 复工, 复产. Empty for short or unknown words."""
         return [t for t in dict.fromkeys(self._jieba.cut_for_search(word)) if t != word and len(t) >= 2 and _keep(t)]
 
+    def is_word(self, word: str) -> bool:
+        """True when jieba's dictionary (with the user dictionary) knows ``word``."""
+        return self._jieba.FREQ.get(word, 0) > 0
+
     def words(self, norm: str) -> list[str]:
         """jieba precise-mode words of ``norm`` (no overlaps), punctuation dropped."""
         return [t for t in self._jieba.cut(norm) if _keep(t)]
