@@ -32,13 +32,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from qa.query import YEAR, Query
 from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
-from qa.text import NOUN_TAGS, Segmenter, is_cjk, normalize
+from qa.text import NAME_TAGS, NOUN_TAGS, Segmenter, is_cjk, normalize, syllables
 
 #: Tuned on data/eval/faq_paraphrases.jsonl (python bench/faq_debug.py) and checked on PAWS-X
 #: (python bench/faq_bench.py); see README "Performance".
@@ -61,7 +60,7 @@ UNKNOWN_NOUN_PENALTY = 6.0
 #: ... and per proper name (jieba tags ns/nr/nt: 卧龙区, a person, an organisation): a question
 #: about another district is not answered by this district's entry however alike the wording.
 UNKNOWN_NAME_PENALTY = 25.0
-_NAME_TAGS = frozenset({"ns", "nr", "nt", "nrt", "nsf", "nrf", "nr1", "nr2"})
+_NAME_TAGS = NAME_TAGS
 #: Confidence = sigmoid((score - CONF_MID) / CONF_SCALE + (min(margin, 24) - CONF_MARGIN_MID) / CONF_SCALE):
 #: about 0.68 on the answer line (42 points, 12 ahead), where 67 of 68 accepted paraphrases of
 #: data/eval/faq_paraphrases.jsonl were right; 0.98 at 60 points and 20 ahead.
@@ -83,7 +82,7 @@ def _key(norm: str) -> str:
 
 
 def _pinyin(key: str) -> list[str]:
-    return lazy_pinyin(key)
+    return syllables(key)
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ class FaqMatcher:
         self._by_first_syllable: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         for word in sorted(self._idf, key=len, reverse=True):
             if 2 <= len(word) <= 8 and all(is_cjk(c) for c in word):
-                word_syllables = lazy_pinyin(word)
+                word_syllables = syllables(word)
                 self._by_first_syllable[word_syllables[0]].append((word, word_syllables))
 
     def __len__(self) -> int:
@@ -188,13 +187,13 @@ class FaqMatcher:
         differently and are no word themselves (低包户 -> 低保户, 玉露计划 -> 雨露计划): residents
         type pinyin and pick the wrong character. Longest words first; never overlapping."""
         chars = list(norm)
-        syllables = [lazy_pinyin(c)[0] if is_cjk(c) else None for c in chars]
+        sounds = [syllables(c)[0] if is_cjk(c) else None for c in chars]
         taken = [False] * len(chars)
         changed = False
         for i in range(len(chars)):
-            for word, word_syllables in self._by_first_syllable.get(syllables[i], ()):
+            for word, word_syllables in self._by_first_syllable.get(sounds[i], ()):
                 n = len(word)
-                if i + n > len(chars) or any(taken[i:i + n]) or syllables[i:i + n] != word_syllables:
+                if i + n > len(chars) or any(taken[i:i + n]) or sounds[i:i + n] != word_syllables:
                     continue
                 written = "".join(chars[i:i + n])
                 if written == word or written in self._idf or self.segmenter.is_word(written):
@@ -206,7 +205,7 @@ class FaqMatcher:
         return "".join(chars) if changed else norm
 
     def _words(self, norm: str) -> dict[str, str]:
-        return {w: " ".join(lazy_pinyin(w)) for w in self.segmenter.content_words(norm)}
+        return {w: " ".join(syllables(w)) for w in self.segmenter.content_words(norm)}
 
     def _unknown_penalty(self, norm: str) -> float:
         """Points off for nouns of the question (2+ characters) that no phrasing uses, even as
@@ -217,7 +216,7 @@ class FaqMatcher:
         for word, flag in self.segmenter.tagged_content_words(norm):
             if flag not in NOUN_TAGS or len(word) < 2 or any(v in self._idf for v in self.segmenter.variants(word)):
                 continue
-            if " ".join(lazy_pinyin(word)) in vocabulary_pinyin or any(word in w for w in self._idf):
+            if " ".join(syllables(word)) in vocabulary_pinyin or any(word in w for w in self._idf):
                 continue
             if flag in _NAME_TAGS:
                 names += 1

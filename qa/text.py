@@ -13,10 +13,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import marshal
+import os
+
 import jieba
-import jieba.posseg
 import opencc
-from pypinyin import lazy_pinyin
 
 from qa.numerals import chinese_numerals_to_arabic
 
@@ -62,12 +63,55 @@ def is_cjk(char: str) -> bool:
     return bool(_CJK.match(char))
 
 
+_PINYIN: dict[str, str] = {}
+
+
+def _build_pinyin_table() -> dict[str, str]:
+    """{CJK character: its first toneless reading}, from pypinyin's character dictionary.
+    The first reading is used for every occurrence: homophone matching only needs both sides
+    read the same way, and this keeps start-up free of pypinyin's 0.2 s phrase tables."""
+    import unicodedata as ud
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table = {}
+    for code, readings in pinyin_dict.items():
+        first = readings.split(",")[0]
+        plain = "".join(c for c in ud.normalize("NFD", first) if not ud.combining(c)).replace("ü", "v")
+        table[chr(code)] = plain
+    return table
+
+
+def _load_table(cache_dir: Path | None, name: str, version: str, build):
+    """A marshal-cached table in ``cache_dir`` (rebuilt when missing, stale or unreadable)."""
+    path = cache_dir / f"{name}.marshal" if cache_dir else None
+    if path is not None and path.is_file():
+        try:
+            stored_version, table = marshal.loads(path.read_bytes())
+            if stored_version == version:
+                return table
+        except (EOFError, ValueError, TypeError):
+            pass
+    table = build()
+    if path is not None:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps((version, table)))
+        os.replace(tmp, path)
+    return table
+
+
+def syllables(text: str) -> list[str]:
+    """Toneless pinyin per CJK character; other characters pass through unchanged."""
+    table = _PINYIN or _PINYIN.update(_build_pinyin_table()) or _PINYIN
+    return [table.get(c, c) for c in text]
+
+
 def pinyin(word: str) -> str | None:
     """Toneless pinyin of an all-CJK word of 2-8 characters (``低保户`` -> ``di bao hu``), else
     None. Used to match homophone typos (低包户, 民证局) to words the corpus uses."""
     if not 2 <= len(word) <= 8 or not all(is_cjk(c) for c in word):
         return None
-    return " ".join(lazy_pinyin(word))
+    return " ".join(syllables(word))
 
 
 def _keep(token: str) -> bool:
@@ -135,7 +179,11 @@ class Segmenter:
             self._jieba.tmp_dir = str(cache_dir)
         self._jieba.initialize()
         self._jieba.load_userdict(str(resources.userdict))
-        self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        dictionary = Path(jieba.__file__).parent / "dict.txt"
+        stamp = f"{dictionary.stat().st_size}:{resources.userdict.stat().st_mtime_ns}:{resources.userdict.stat().st_size}"
+        self._not_nouns, self._names = _load_table(cache_dir, "word_classes", stamp,
+                                                   lambda: _word_classes(dictionary, resources.userdict))
+        _PINYIN.update(_load_table(cache_dir, "pinyin", "1", _build_pinyin_table))
         self.stopwords = frozenset(normalize(w) for line in _data_lines(resources.stopwords) for w in line.split())
         groups: dict[str, frozenset[str]] = {}
         for line in _data_lines(resources.synonyms):
@@ -172,13 +220,19 @@ class Segmenter:
         """jieba precise-mode words of ``norm`` (no overlaps), punctuation dropped."""
         return [t for t in self._jieba.cut(norm) if _keep(t)]
 
+    def is_noun(self, word: str) -> bool:
+        """True for nouns and names (jieba tags in :data:`NOUN_TAGS`), English words and words
+        jieba's dictionary does not know (new words are mostly names)."""
+        return word not in self._not_nouns
+
     def tagged_content_words(self, norm: str) -> list[tuple[str, str]]:
-        """(word, jieba POS tag) of the content words of a question, in order, de-duplicated:
+        """(word, "n" or "v") of the content words of a question, in order, de-duplicated:
         stopwords, lone units (年, 人 ...) and punctuation dropped, trailing aspect particles
-        stripped (签了 -> 签)."""
+        stripped (签了 -> 签). The tag is "ns" for names of places, people and organisations,
+        "n" for other nouns (see :meth:`is_noun`), "v" for the rest."""
         seen: dict[str, str] = {}
-        for pair in self._pos.cut(norm):
-            word, flag = pair.word, pair.flag
+        for word in self._jieba.cut(norm):
+            flag = "ns" if word in self._names else "n" if self.is_noun(word) else "v"
             if len(word) >= 2 and word[-1] in _TRAILING_PARTICLES and word not in self.stopwords:
                 word = word[:-1]
             if not _keep(word) or word in self.stopwords or word in UNIT_WORDS:
@@ -197,3 +251,22 @@ class Segmenter:
     def variants(self, word: str) -> frozenset[str]:
         """``word`` and its synonyms from the synonym file (always contains ``word``)."""
         return self.synonyms.get(word, frozenset()) | {word}
+
+
+#: jieba tags of proper names: places, people, organisations (jieba README tag set).
+NAME_TAGS = frozenset({"ns", "nr", "nt", "nrt", "nrfg", "nsf", "nr1", "nr2", "nrj", "nrf"})
+
+
+def _word_classes(dictionary: Path, userdict: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(words tagged as something other than a noun or name, words tagged as proper names),
+    read from jieba's dictionary and the user dictionary (a later entry wins). Built once and
+    cached: jieba.posseg would re-read the 350,000-line dictionary (0.5 s) at every start."""
+    tags: dict[str, str] = {}
+    for path in (dictionary, userdict):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split("#", 1)[0].split()
+            if parts:
+                tags[parts[0]] = parts[2] if len(parts) >= 3 else "n"
+    not_nouns = frozenset(w for w, t in tags.items() if t not in NOUN_TAGS)
+    names = frozenset(w for w, t in tags.items() if t in NAME_TAGS)
+    return not_nouns, names
