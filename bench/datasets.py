@@ -10,9 +10,13 @@ gives the file (its stem) maps back to the pid.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +28,9 @@ DEV_QUESTIONS = ROOT / "data/eval/dev_questions.jsonl"
 
 #: name -> folder under ../shared/eval-data
 DATASETS = {"cmrc": "cmrc2018_dev", "drcd": "drcd_dev"}
-#: The baseline's sentence boundaries (as stated in issue 6): 。！？；!?;
-SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+#: The baseline's sentence boundaries (as stated in issue 6): a run of 。！？；!?; with the closing
+#: quotes/brackets that follow it (so 。。 or 矣！」 end one sentence, not two).
+SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)》〉】\"']*")
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
 
 
@@ -89,7 +94,8 @@ def copy_seed(directory: Path) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage, cut after each of 。！？；!?; (stripped, empty ones dropped)."""
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    cuts = [0, *(m.end() for m in SENTENCE_END.finditer(text)), len(text)]
+    return [text[a:b].strip() for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
 
 
 def sentence_count(text: str) -> int:
@@ -118,3 +124,45 @@ def synthetic_corpus(directory: Path, datasets: list[Dataset], documents: int, *
         chars += len(body)
         (directory / f"syn{n:06d}.txt").write_text(article_text(title, body), encoding="utf-8")
     return chars
+
+
+@dataclass(frozen=True)
+class IndexBuild:
+    """One ``python bot.py reindex`` run: wall seconds (process start to exit, jieba load
+    included), the child's peak RSS in MB (``wait4`` rusage), index file bytes (db + WAL)
+    and the bot's own summary line."""
+
+    db: Path
+    seconds: float
+    child_rss_mb: float
+    index_bytes: int
+    summary: str
+
+
+def index_bytes(db: Path) -> int:
+    """Size of the SQLite file plus its -wal/-shm files, in bytes."""
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
+
+
+def reindex(articles: Path, db: Path) -> IndexBuild:
+    """Build ``db`` from ``articles`` with the project's own command, as an admin would:
+    ``python bot.py reindex --articles DIR --db PATH`` (a fresh file each time).
+
+    Raises:
+        RuntimeError: the command failed (its stderr is in the message).
+    """
+    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        path.unlink(missing_ok=True)
+    log = db.with_suffix(".reindex.log")
+    started = time.perf_counter()
+    with open(log, "w+", encoding="utf-8") as out:
+        child = subprocess.Popen([sys.executable, "bot.py", "reindex", "--articles", str(articles), "--db", str(db)],
+                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().strip()
+    if child.returncode != 0:
+        raise RuntimeError(f"reindex of {articles} failed ({child.returncode}): {text[-2000:]}")
+    return IndexBuild(db, seconds, usage.ru_maxrss / 1024, index_bytes(db), text.splitlines()[-1] if text else "")
