@@ -1,9 +1,12 @@
 """Fit the ranking weights and the confidence curve of qa/rank.py by logistic regression.
 
 Data: every candidate sentence the retriever produces for the project's own question sets
-(data/eval/*.jsonl). A candidate is positive when it contains an expected answer string of
-an in-scope question; every candidate of an out-of-scope question is negative. Optionally
-CMRC 2018 questions asked against the seed article add more "not in the corpus" negatives.
+(data/eval/*.jsonl) on the seed article, plus two more corpora built from the even-numbered
+passages of CMRC 2018 dev and DRCD dev: their questions are in scope, the questions on the
+odd-numbered passages are realistic "not in the corpus" negatives. A candidate is positive
+when it contains an expected answer string of an in-scope question. CMRC questions asked
+against the seed article add more negatives. Only general features are fitted; nothing
+about a dataset's answers enters the product.
 
 The fitted linear score doubles as the ranking score and, through the sigmoid, as the
 confidence. The script prints the WEIGHTS/BIAS block to paste into qa/rank.py and reports
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -36,20 +40,58 @@ from qa.text import normalize  # noqa: E402
 FEATURES = list(rank.WEIGHTS)
 #: Weights fixed by judgement rather than fitted: these signals occur in too few of our
 #: questions for the regression to weigh them, but each one alone means "not in the corpus".
-FIXED = {"year_absent": -3.0, "unknown_noun": -1.5}
+FIXED = {"year_absent": -3.0, "unknown_noun": -1.5, "place_conflict": -2.0}
 CONF_FEATURES = list(rank.CONFIDENCE_WEIGHTS)
-CONF_FIXED = {"year_absent": -5.0}
+CONF_FIXED = {"year_absent": -5.0, "unknown_noun": -1.5, "place_conflict": -2.0, "type_missing": -1.0}
 SETS = [ROOT / "data/eval/dev_questions.jsonl", ROOT / "data/eval/own_questions.jsonl"]
 
 
-def collect(runtime, rows):
-    """[(question index, feature matrix, labels, in_scope)] per question."""
+def half_corpus(runtime, name: str, limit_in: int, limit_out: int, rebuild: bool):
+    """(retriever over the even-numbered passages of dataset ``name``, rows): in-scope rows are
+    questions on those passages; out-of-scope rows are questions on the odd-numbered passages
+    (in-domain questions the corpus cannot answer)."""
+    from bench import datasets
+    from qa.indexer import reindex
+    from qa.retrieve import PassageRetriever
+    from qa.store import Store
+
+    data = datasets.load(name)
+    even = {p["pid"] for i, p in enumerate(data.passages) if i % 2 == 0}
+    work = ROOT / "bench/out/calib" / name
+    db = work.with_suffix(".db")
+    if rebuild or not db.exists():
+        if work.exists():
+            shutil.rmtree(work)
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            path.unlink(missing_ok=True)
+        datasets.write_articles(work, [p for p in data.passages if p["pid"] in even])
+        reindex(Store(db), work, runtime.segmenter)
+    store = Store(db)
+    retriever = PassageRetriever(store.passages, persons=runtime.segmenter.persons, places=runtime.segmenter.places)
+    rng = random.Random(5)
+    inside = [q for q in data.questions if q["pid"] in even]
+    outside = [q for q in data.questions if q["pid"] not in even]
+    rng.shuffle(inside)
+    rng.shuffle(outside)
+    rows = [{"question": q["question"], "scope": "in", "expect_any": q["answers"], "set": f"{name}-in"}
+            for q in inside[:limit_in]]
+    rows += [{"question": q["question"], "scope": "out", "set": f"{name}-out"} for q in outside[:limit_out]]
+    return retriever, rows
+
+
+#: The product's own domain counts this many times a Wikipedia question when fitting.
+HOME_WEIGHT = 4.0
+
+
+def collect(runtime, rows, retriever=None, weight: float = HOME_WEIGHT):
+    """[(question index, feature matrix, labels, in_scope, weight)] per question."""
+    retriever = retriever or runtime.service.retriever
     out = []
     for i, row in enumerate(rows):
         query = analyse(strip_greeting(normalize(row["question"])), runtime.segmenter)
-        result = runtime.service.retriever.retrieve(query)
+        result = retriever.retrieve(query)
         if result is None:
-            out.append((i, np.zeros((0, len(FEATURES))), np.zeros(0), row["scope"] == "in"))
+            out.append((i, np.zeros((0, len(FEATURES))), np.zeros(0), row["scope"] == "in", weight))
             continue
         expected = (row.get("expect_any") or []) + (row.get("expect_all") or [])
         feats, labels = [], []
@@ -57,30 +99,35 @@ def collect(runtime, rows):
             text = result.rows[cand.key].text
             feats.append([cand.features[f] for f in FEATURES])
             labels.append(1.0 if row["scope"] == "in" and any(e in text for e in expected) else 0.0)
-        out.append((i, np.array(feats), np.array(labels), row["scope"] == "in"))
+        out.append((i, np.array(feats), np.array(labels), row["scope"] == "in", weight))
     return out
 
 
-def fit(groups, l2: float, epochs: int = 3000, lr: float = 0.3):
+def fit(groups, l2: float, epochs: int = 1500, lr: float = 0.5):
     """Listwise ranking weights: maximise, per in-scope question, the softmax probability of
-    its right candidates among all its candidates (ListNet-style top-1 cross-entropy).
-    Question-level features (the same for every candidate) cancel out and stay at FIXED/0."""
-    lists = [(x, y) for _, x, y, in_scope in groups if in_scope and len(x) and y.any() and not y.all()]
+    its right candidates among all its candidates (ListNet top-1 cross-entropy, uniform over
+    the right ones). Question-level features (equal for every candidate) cancel out and stay
+    at FIXED / their current value."""
+    lists = [(x, y, wt) for _, x, y, in_scope, wt in groups if in_scope and len(x) and y.any() and not y.all()]
+    x = np.vstack([l[0] for l in lists])
+    y = np.concatenate([l[1] for l in lists])
+    sizes = np.array([len(l[1]) for l in lists])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group = np.repeat(np.arange(len(lists)), sizes)
+    target = y / np.add.reduceat(y, starts)[group]
+    list_weight = np.array([l[2] for l in lists])
+    list_weight = list_weight / list_weight.mean()
+    row_weight = list_weight[group]
     w = np.array([rank.WEIGHTS[f] for f in FEATURES], dtype=float)
     fixed_mask = np.array([f in FIXED for f in FEATURES])
     for f, v in FIXED.items():
         w[FEATURES.index(f)] = v
     for _ in range(epochs):
-        grad = np.zeros_like(w)
-        for x, y in lists:
-            s = x @ w
-            s -= s.max()
-            p = np.exp(s)
-            p /= p.sum()
-            q = p * y
-            q /= q.sum()
-            grad += x.T @ (p - q)
-        grad = grad / len(lists) + l2 * w
+        s = x @ w
+        s -= np.maximum.reduceat(s, starts)[group]
+        e = np.exp(s)
+        p = e / np.add.reduceat(e, starts)[group]
+        grad = x.T @ ((p - target) * row_weight) / len(lists) + l2 * w
         grad[fixed_mask] = 0.0
         w -= lr * grad
     return w, 0.0
@@ -104,7 +151,7 @@ def _logistic(x, y, w_sample, names, fixed, l2, epochs, lr):
 def top_features(groups, w, b):
     """Per question: (confidence feature vector of the top candidate, top is right, in scope)."""
     out = []
-    for _, x, y, in_scope in groups:
+    for _, x, y, in_scope, weight in groups:
         if len(x) == 0:
             out.append((np.zeros(len(CONF_FEATURES)), 0.0, in_scope))
             continue
@@ -128,7 +175,7 @@ def fit_confidence(tops, l2: float):
 
 def evaluate(groups, w, b, threshold: float, cw=None, cb=None):
     in_right = in_total = out_right = out_total = 0
-    for _, x, y, in_scope in groups:
+    for _, x, y, in_scope, _weight in groups:
         if len(x) == 0:
             conf, right = 0.0, False
         else:
@@ -138,7 +185,7 @@ def evaluate(groups, w, b, threshold: float, cw=None, cb=None):
             if cw is None:
                 conf = 1 / (1 + np.exp(-scores[top]))
             else:
-                feats = top_features([(0, x, y, in_scope)], w, b)[0][0]
+                feats = top_features([(0, x, y, in_scope, 1.0)], w, b)[0][0]
                 conf = 1 / (1 + np.exp(-(feats @ cw + cb)))
         answered = conf >= threshold
         if in_scope:
@@ -155,6 +202,9 @@ def main() -> None:
     parser.add_argument("--extra-negatives", type=int, default=60, help="CMRC questions used as out-of-scope")
     parser.add_argument("--l2", type=float, default=0.003)
     parser.add_argument("--show", action="store_true", help="list the questions the fitted model gets wrong")
+    parser.add_argument("--corpora", default="cmrc,drcd", help="datasets whose even half becomes a calibration corpus")
+    parser.add_argument("--per-corpus", type=int, default=800, help="in-scope questions per corpus (half as many out)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the calibration indexes")
     args = parser.parse_args()
     runtime = open_runtime(Settings.from_env())
     rows = [dict(r, set=path.stem) for path in SETS for r in load_questions(path)]
@@ -164,6 +214,10 @@ def main() -> None:
         random.Random(7).shuffle(extra)
         rows += [{"question": r["question"], "scope": "out", "set": "cmrc"} for r in extra[: args.extra_negatives]]
     groups = collect(runtime, rows)
+    for name in [c for c in args.corpora.split(",") if c]:
+        retriever, extra_rows = half_corpus(runtime, name, args.per_corpus, args.per_corpus // 2, args.rebuild)
+        groups += collect(runtime, extra_rows, retriever, weight=1.0)
+        rows += extra_rows
     w, b = fit(groups, args.l2)
     print("WEIGHTS = {")
     for name, value in zip(FEATURES, w):
@@ -180,20 +234,23 @@ def main() -> None:
         acc, abst = evaluate(groups, w, b, threshold, cw, cb)
         print(f"in-sample  threshold {threshold}: in-scope accuracy {acc:.3f}, out-of-scope abstention {abst:.3f}")
     if args.show:
-        for (i, x, y, in_scope), row in zip(groups, rows):
+        for (i, x, y, in_scope, _weight), row in zip(groups, rows):
             if not len(x):
                 continue
             scores = x @ w + b
             top = int(np.argmax(scores))
-            feats = top_features([(0, x, y, in_scope)], w, b)[0][0]
+            feats = top_features([(0, x, y, in_scope, 1.0)], w, b)[0][0]
             conf = 1 / (1 + np.exp(-(feats @ cw + cb)))
             wrong = (in_scope and (not y[top] or conf < 0.5)) or (not in_scope and conf >= 0.5)
-            if wrong and row["set"] != "cmrc":
+            if wrong and row["set"] in ("dev_questions", "own_questions"):
                 print(f"  {row.get('id')}: {row['question']} conf={conf:.2f} right={bool(y[top])}")
     for name in sorted({r["set"] for r in rows}):
         subset = [g for g, r in zip(groups, rows) if r["set"] == name]
-        acc, abst = evaluate(subset, w, b, 0.5, cw, cb)
-        print(f"  {name:18s} in-scope accuracy {acc:.3f}, out-of-scope abstention {abst:.3f}")
+        cells = []
+        for threshold in (0.0, 0.3, 0.4, 0.5):
+            acc, abst = evaluate(subset, w, b, threshold, cw, cb)
+            cells.append(f"t={threshold}: {acc if 'out' not in name and name != 'cmrc' else abst:.3f}")
+        print(f"  {name:16s} " + "  ".join(cells) + ("  (abstention)" if "out" in name or name == "cmrc" else ""))
     # 5-fold cross-validation by question.
     order = list(range(len(groups)))
     random.Random(11).shuffle(order)

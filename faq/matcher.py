@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from qa.query import YEAR, Query
+from qa.query import YEAR, Query, answer_type, sentence_has_type
 from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
 from qa.text import NAME_TAGS, NOUN_TAGS, Segmenter, is_cjk, normalize, syllables
@@ -54,9 +54,17 @@ SHORT_CHARS, LONG_CHARS = 12, 40
 #: and answer never mention, and more for a year: 「2021年销售额」 is not 「2020年销售额」.
 NUMBER_MISMATCH_PENALTY = 20.0
 YEAR_MISMATCH_PENALTY = 45.0
+#: Points taken off when the question asks for a count, an amount, a date, a person or a
+#: place (qa.query answer types) and the entry's answer holds none: 「签约一年要交多少钱」 is
+#: not answered by an entry about who is in the team.
+ANSWER_TYPE_PENALTY = 15.0
+_TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place"})
 #: Points taken off per question noun (电话, 利率) that no FAQ phrasing uses at all, at most
 #: two: a question about something the FAQ never mentions is not answered by it.
 UNKNOWN_NOUN_PENALTY = 6.0
+#: Points taken off an entry that contains none of the question's nouns (公租房去哪里办 is not
+#: about student aid, however alike 「去哪里办」 reads).
+NO_SHARED_NOUN_PENALTY = 20.0
 #: ... and per proper name (jieba tags ns/nr/nt: 卧龙区, a person, an organisation): a question
 #: about another district is not answered by this district's entry however alike the wording.
 UNKNOWN_NAME_PENALTY = 25.0
@@ -93,6 +101,7 @@ class _Phrasing:
     pinyin: list[str]
     words: dict[str, str]  # content word -> its toneless pinyin
     numbers: frozenset[str]
+    answer_norm: str
 
 
 @dataclass
@@ -152,7 +161,8 @@ class FaqMatcher:
                 if text.strip():
                     norm = normalize(text)
                     key = _key(norm)
-                    self._phrasings.append(_Phrasing(entry, text, key, _pinyin(key), self._words(norm), numbers))
+                    self._phrasings.append(_Phrasing(entry, text, key, _pinyin(key), self._words(norm), numbers,
+                                                     normalize(entry.answer)))
         df: Counter[str] = Counter()
         for p in self._phrasings:
             df.update(list(p.words))
@@ -160,11 +170,13 @@ class FaqMatcher:
         self._idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
         self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
         self._bags = {}
+        self._places: dict[str, frozenset[str]] = {}
         for entry in self.entries:
             bag: dict[str, str] = {}
             for text in (entry.question, *entry.alternates, entry.answer):
                 bag.update(self._words(normalize(text)))
             self._bags[entry.id] = bag
+            self._places[entry.id] = frozenset(w for w in bag if w in segmenter.places)
         self._keys = [p.key for p in self._phrasings]
         self._pinyins = [p.pinyin for p in self._phrasings]
         self._postings: dict[str, list[int]] = defaultdict(list)
@@ -264,7 +276,8 @@ class FaqMatcher:
         out |= {i for i, _ in shared.most_common(CANDIDATES)}
         return out
 
-    def score(self, key: str, pinyin: list[str], words: dict[str, str], numbers: frozenset[str], i: int) -> float:
+    def score(self, key: str, pinyin: list[str], words: dict[str, str], numbers: frozenset[str], i: int,
+              kind: str | None = None) -> float:
         """Score (0..100) of the question against phrasing ``i`` (see the module docstring)."""
         p = self._phrasings[i]
         sequence = 0.6 * fuzz.ratio(key, p.key) + 0.4 * fuzz.ratio(pinyin, p.pinyin)
@@ -273,6 +286,16 @@ class FaqMatcher:
         lexical = 100 * (0.5 * q_cov + 0.25 * p_cov + 0.25 * bag_cov)
         lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
         score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical)
+        if kind in _TYPED and not sentence_has_type(p.answer_norm, kind, numbers, question_norm=key):
+            score -= ANSWER_TYPE_PENALTY
+        nouns = [w for w in words if len(w) >= 2 and self.segmenter.is_noun(w)]
+        bag = self._bags[p.entry.id]
+        if nouns and not any(self._word_match(w, words[w], bag)[1] for w in nouns):
+            score -= NO_SHARED_NOUN_PENALTY
+        places = self._places[p.entry.id]
+        query_places = {w for w in words if w in self.segmenter.places}
+        if query_places and places and not query_places & places:
+            score -= UNKNOWN_NAME_PENALTY  # 卧龙区 asked, the entry is about 宛城区
         missing = numbers - p.numbers
         if missing:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
@@ -291,7 +314,8 @@ class FaqMatcher:
             words = self._words(norm)
             numbers = frozenset(_NUMBERS.findall(norm))
             penalty = self._unknown_penalty(norm)
-            scored = [(max(self.score(key, pinyin, words, numbers, i) - penalty, 0.0), i)
+            kind = query.answer_type if isinstance(query, Query) else answer_type(norm)
+            scored = [(max(self.score(key, pinyin, words, numbers, i, kind) - penalty, 0.0), i)
                       for i in self._candidates(key, pinyin, words)]
         best: dict[str, tuple[float, int]] = {}
         for score, i in scored:

@@ -13,6 +13,7 @@ MAX_SUGGESTIONS = 3
 TEXT_NO_ANSWER = "抱歉，现有资料里没有找到能回答这个问题的内容。"
 TEXT_SCOPE = "我能回答的是宛城区政策方面的问题（现有资料：{sources}），答案都摘自原文并注明出处。"
 TEXT_CLOSE = "您是不是想问："
+TEXT_CLOSE_BUTTONS = "您是不是想问下面这些问题？也可以换个说法再问。"
 TEXT_SUGGEST = "您可能还想问："
 TEXT_EMPTY = "请直接输入您想咨询的问题，例如：“宛城区2020年脱贫多少人？”"
 TEXT_NOT_TEXT = "没能看懂这条消息。请用文字描述您的问题，例如：“四集中是什么？”"
@@ -83,11 +84,13 @@ class Answer:
     candidates: list[dict] = field(default_factory=list)
     notice: str | None = None
     suggestion_ids: list[str] = field(default_factory=list)
+    body_text: str | None = None
 
     @property
     def body(self) -> str:
-        """The answer without the suggestion list (channels that show suggestions as buttons)."""
-        return self.answer.split("\n\n" + TEXT_SUGGEST)[0].split("\n\n" + TEXT_CLOSE)[0]
+        """What to show when the suggestions are rendered separately (as buttons): the answer
+        without its suggestion list, keeping the citation and the contact line."""
+        return self.body_text if self.body_text is not None else self.answer
 
     def to_json(self) -> dict:
         """The contract object: question, answer, kind, confidence, citations, suggestions, latency_ms."""
@@ -118,6 +121,12 @@ def faq_text(answer: str, source: str, suggestions: list[str], *, notice: str | 
     if notice:
         text += "\n" + notice
     return text + suggestions_block(TEXT_SUGGEST, suggestions)
+
+
+def refusal_body(sources: str, contact: str, *, notice: str | None, did_you_mean: bool) -> str:
+    """The refusal without its list of questions (shown as buttons by the channel)."""
+    head = TEXT_CLOSE_BUTTONS if did_you_mean else f"{TEXT_NO_ANSWER}{TEXT_SCOPE.format(sources=sources)}"
+    return head + (f"\n{notice}" if notice else "") + f"\n\n{contact}"
 
 
 def refusal_text(sources: str, contact: str, suggestions: list[str], *, notice: str | None,

@@ -195,8 +195,31 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
     return [(role, text.lstrip("\x00")) for role, text in zip(roles, texts)]
 
 
+_PAIRS = {"（": "）", "(": ")", "【": "】", "[": "]", "《": "》"}
+#: A bracket that does not close within this many characters is treated as a stray mark.
+_BRACKET_SPAN = 80
+
+
+def _bracketed(text: str) -> list[bool]:
+    """For each position, True when it lies inside a bracket pair that closes within
+    :data:`_BRACKET_SPAN` characters (（；） in 硕塞（；） is not a sentence end)."""
+    inside = [False] * (len(text) + 1)
+    i = 0
+    while i < len(text):
+        close = _PAIRS.get(text[i])
+        if close:
+            j = text.find(close, i + 1, i + 1 + _BRACKET_SPAN)
+            if j != -1:
+                for k in range(i + 1, j):
+                    inside[k] = True
+                i = j
+        i += 1
+    return inside
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentences of one paragraph, split after 。！？!?；; and ……, closing quotes kept.
+    """Sentences of one paragraph, split after 。！？!?；; and …… outside brackets, closing
+    quotes kept.
 
     Args:
         text: one paragraph of cleaned text.
@@ -207,7 +230,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     """
     out: list[Sentence] = []
     start = 0
-    bounds = [m.end() for m in _SENTENCE_END.finditer(text)]
+    inside = _bracketed(text)
+    bounds = [m.end() for m in _SENTENCE_END.finditer(text) if not inside[m.start()]]
     if not bounds or bounds[-1] != len(text):
         bounds.append(len(text))
     for end in bounds:

@@ -16,6 +16,7 @@ Rules (each one exists because of a phrase in policy text):
   九千九百三十九万 -> 9939万 (the seed article writes 9939万元).
 * 百分之三十 -> 30%.
 * After 几 or 数 a run is an approximation, not a number (几十万, 数百人): left as written.
+* 一 after 哪/这/那/每/同/某 ... is a determiner (哪一年, 这一天, 同一个): left as written.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ PROTECTED_TERMS = (
     "第一书记", "一带一路", "三农", "两学一做", "四个全面", "十四五", "十三五", "十二五",
 )
 
+#: Characters before 一 that make it a determiner (哪一年 = which year), not a count.
+_DETERMINERS = frozenset("哪这那每同某任另统唯第单")
 _RUN = re.compile(f"[{_NUMERAL_CHARS}](?:[{_NUMERAL_CHARS}]|点(?=[{_DIGITS}]))*")
 _PERCENT = re.compile(f"百分之([{_NUMERAL_CHARS}点]+|\\d+(?:\\.\\d+)?)")
 _PROTECTED = re.compile("|".join(sorted(map(re.escape, PROTECTED_TERMS), key=len, reverse=True)))
@@ -93,6 +96,8 @@ def _convert_span(text: str) -> str:
         start, end = match.span()
         if start and text[start - 1] in "几数":  # 几十万, 数百人: approximate, not a number
             return match.group(0)
+        if match.group(0) == "一" and start and text[start - 1] in _DETERMINERS:
+            return match.group(0)  # 哪一年, 这一天, 同一个: "which/this/same", not the number 1
         converted = _convert_run(match.group(0), text[end] if end < len(text) else "")
         return match.group(0) if converted is None else converted
 

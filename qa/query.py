@@ -31,12 +31,13 @@ ANSWER_TYPE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("how", re.compile(r"怎么|如何|怎样|咋|做法|措施|办法|什么原则|什么方式|什么形式|做了什么|干了什么")),
 )
 
-_NUM = r"\d+(?:\.\d+)?(?:余|多)?"
+_NUM = r"\d+(?:\.\d+)?(?:余|多)?\s?"
 ANSWER_TYPE_PREDICATES: dict[str, re.Pattern[str]] = {
     "count_household": re.compile(rf"({_NUM})(?:万)?户"),
     "count_person": re.compile(rf"({_NUM})(?:万)?(?:人|名|人次|位)"),
     "money": re.compile(rf"({_NUM})(?:万|亿)?元"),
-    "count": re.compile(rf"({_NUM})(?:个|家|所|项|座|条|处|亩|张|台|间|类|种|批)"),
+    "count": re.compile(rf"({_NUM})(?:个|家|所|项|座|条|处|亩|张|台|间|类|种|批|队|届|册|部|本|集|场|层|枚|颗|只|头|匹|辆|"
+                        r"艘|架|份|件|篇|首|位|名|支|座|门|栋|幢|级|期|季|卷|章|款|株|棵)"),
     "date": re.compile(r"(\d{4})年|(\d{1,2})月|(\d{1,2})日|(去年|今年|前年|上半年|下半年|年初|年底)"),
     "number": re.compile(r"(\d+(?:\.\d+)?)"),
     "person": re.compile(r"(董事长|总经理|经理|局长|书记|主任|区长|县长|镇长|乡长|村长|主席|院长|校长|组长|负责人|记者|通讯员|同志|先生|女士)"),
@@ -116,32 +117,53 @@ class Query:
     tokens: tuple[str, ...] = field(default=())
 
     def match_tokens(self) -> list[str]:
-        """Every token worth looking up in FTS: terms, their synonyms and sub-words."""
+        """Every token worth looking up in FTS: terms, their synonyms and sub-words. Answer-type
+        cue words (人数, 金额) are left out when other terms exist: a sentence that says 人数 is
+        no likelier to give the number asked for."""
         out: list[str] = []
-        for term in self.terms:
+        terms = [t for t in self.terms if not t.cue] or list(self.terms)
+        for term in terms:
             out.extend(sorted(term.variants))
             out.extend(term.parts)
         return out
 
 
+_CLAIMED_COUNT = re.compile(r"\d+(?:\.\d+)?(?:余|多)?(户|人|名|个|家|元|万元|亿元)")
+_YES_NO = re.compile(r"(吗|对吗|对不对|是不是|是吗|对不|有没有|没错吧|吧)\W*$")
+
+
 def answer_type(norm: str) -> str | None:
-    """The answer type a normalised question asks for (see :data:`ANSWER_TYPE_CUES`)."""
+    """The answer type a normalised question asks for (see :data:`ANSWER_TYPE_CUES`); a yes/no
+    question that states a count (「建档立卡贫困户是4000多户吗」) asks for that count."""
     for name, cue in ANSWER_TYPE_CUES:
         if cue.search(norm):
             return name
+    claimed = _CLAIMED_COUNT.search(norm)
+    if claimed and _YES_NO.search(norm):
+        unit = claimed.group(1)
+        return {"户": "count_household", "人": "count_person", "名": "count_person"}.get(
+            unit, "money" if unit.endswith("元") else "count")
     return None
 
 
-def sentence_has_type(norm_sentence: str, kind: str | None, question_numbers: frozenset[str]) -> bool:
+def sentence_has_type(norm_sentence: str, kind: str | None, question_numbers: frozenset[str], *,
+                      has_person: bool = False, has_place: bool = False, question_norm: str = "") -> bool:
     """True when a normalised sentence contains something of answer type ``kind`` that is not
-    merely a number the question already states (2020 in 「2020年脱贫多少人」)."""
+    merely a number the question already states (2020 in 「2020年脱贫多少人」). ``has_person``
+    / ``has_place``: the sentence holds a person's or place's name other than the question's
+    own (from jieba's dictionary tags), which satisfies 谁 / 哪里."""
+    if (kind == "person" and has_person) or (kind == "place" and has_place):
+        return True
     pattern = ANSWER_TYPE_PREDICATES.get(kind or "")
     if pattern is None:
         return True
     for match in pattern.finditer(norm_sentence):
         value = next((g for g in match.groups() if g), match.group(0))
-        if value.rstrip("余多") not in question_numbers:
-            return True
+        if value.rstrip("余多") in question_numbers:
+            continue
+        if kind in ("person", "place") and value in question_norm:
+            continue  # 书记 in 「第一书记叫什么名字」 is the question's own word, not an answer
+        return True
     return False
 
 

@@ -13,27 +13,34 @@ the numbers below are its output, rounded.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qa.query import ANSWER_TYPE_PREDICATES, Query, Term, sentence_has_type
+from qa.text import is_cjk
 
 # ---------------------------------------------------------------- fitted constants
 WEIGHTS = {
-    "coverage": 3.68,          # IDF-weighted share of question terms in the sentence (title counts)
-    "context": 2.41,           # ... in the sentence, its paragraph, section and title (partial credit)
-    "type_ok": 1.06,           # sentence holds what the question asks for (count, date ...)
-    "type_missing": -1.06,     # question asks for a type the sentence lacks
-    "proximity": 2.28,         # the typed answer sits within a few characters of the matched terms
-    "bm25": 3.09,              # sentence BM25 relative to the best candidate
-    "paragraph": 0.82,         # paragraph BM25 relative to the best paragraph
-    "numbers": 0.18,           # numbers stated in the question appear in the sentence
-    "numbers_missing": -0.32,  # a year or figure of the question is nowhere in the paragraph
+    "coverage": 0.93,          # IDF-weighted share of question terms in the sentence (title counts)
+    "context": 0.89,           # ... in the sentence, its paragraph, section and title (partial credit)
+    "type_ok": 0.77,           # sentence holds what the question asks for (count, date ...)
+    "type_missing": -0.77,     # question asks for a type the sentence lacks
+    "proximity": 0.62,         # the typed answer sits within a few characters of the matched terms
+    "bm25": 1.32,              # sentence BM25 relative to the best candidate
+    "paragraph": 2.33,         # paragraph BM25 relative to the best paragraph
+    "numbers": 0.35,           # numbers stated in the question appear in the sentence
+    "numbers_missing": -0.12,  # a year or figure of the question is nowhere in the paragraph
     "unknown": -0.00,          # share of question weight in names/nouns the corpus never uses
     "unknown_noun": -1.50,     # the question names something (卧龙区, 电话) the corpus never uses
     "year_absent": -3.00,      # the question's year (2021年) appears nowhere in the document
-    "not_body": 0.47,        # lede or caption rather than body text
-    "short": 0.00,            # fragment under 8 characters
+    "not_body": 0.42,        # lede or caption rather than body text
+    "short": -0.18,            # fragment under 8 characters
+    "rest_coverage": 0.26,     # share of the question's terms *outside the title* in the sentence
+    "char_overlap": 3.04,      # share of the question's content characters in the sentence (食 in 为食)
+    "title_in_question": 0.71, # the document's title is named in the question
+    "lead": 0.45,              # first sentence of its document
+    "place_conflict": -2.00,    # the question names a place the passage does not, and it names another
 }
 #: Characters between a typed answer (2652人) and a matched question term that still count
 #: as "near" for the proximity feature; a clause of the seed article is 10-20 characters.
@@ -49,19 +56,20 @@ BIAS = 0.00
 #: features (relative BM25 is 1.0 for every winner, so it says nothing about correctness)
 #: plus its margin over the runner-up. Fitted per question by bench/calibrate.py.
 CONFIDENCE_WEIGHTS = {
-    "coverage": 2.42,
-    "context": 2.77,
-    "type_ok": 0.65,
-    "type_missing": -0.20,
-    "proximity": 0.09,
-    "numbers_missing": 0.37,
-    "unknown": -1.24,
-    "unknown_noun": -0.97,
+    "coverage": 2.30,
+    "context": 2.09,
+    "type_ok": -0.10,
+    "type_missing": -1.00,
+    "proximity": 0.17,
+    "numbers_missing": -0.51,
+    "unknown": 0.02,
+    "unknown_noun": -1.50,
     "year_absent": -5.00,
-    "not_body": -0.49,
-    "margin": 1.38,
+    "not_body": 0.09,
+    "margin": 2.49,
+    "place_conflict": -2.00,
 }
-CONFIDENCE_BIAS = -3.49
+CONFIDENCE_BIAS = -3.54
 #: Score gap to the runner-up at which the margin feature saturates (score units).
 MARGIN_SCALE = 2.0
 
@@ -172,6 +180,10 @@ class Candidate:
     role: str = "body"
     title_norm: str = ""
     doc_years: frozenset[str] = frozenset()
+    has_person: bool = False
+    has_place: bool = False
+    place_conflict: bool = False
+    lead: bool = False
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
 
@@ -219,15 +231,29 @@ def proximity(query: Query, terms: Sequence[WeightedTerm], norm: str) -> float:
     return best
 
 
+_TITLE_STRIP = re.compile(r"[\s\W_]+")
+
+
+def _content_chars(terms: Sequence[WeightedTerm], title_norm: str) -> set[str]:
+    return {c for t in terms if not t.term.numeric for c in t.term.text if is_cjk(c) and c not in title_norm}
+
+
 def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_bm25: float,
              best_paragraph: float) -> dict[str, float]:
     """Feature vector of one candidate (all values in [0, 1])."""
     total = sum(t.weight for t in terms) or 1.0
-    own = [max(term_match(t.term, cand.tokens, cand.norm, fuzzy=not t.known and not t.term.noun),
-               TITLE_CREDIT * term_match(t.term, frozenset(), cand.title_norm)) for t in terms]
+    in_title = [term_match(t.term, frozenset(), cand.title_norm) >= 1.0 for t in terms]
+    direct = [term_match(t.term, cand.tokens, cand.norm, fuzzy=not t.known and not t.term.noun) for t in terms]
+    own = [max(d, TITLE_CREDIT * float(it)) for d, it in zip(direct, in_title)]
+    rest_total = sum(t.weight for t, it in zip(terms, in_title) if not it)
+    rest = (sum(t.weight * d for t, d, it in zip(terms, direct, in_title) if not it) / rest_total) if rest_total else 0.0
+    chars = _content_chars(terms, cand.title_norm)
+    title_named = bool(cand.title_norm) and len(cand.title_norm) >= 2 and \
+        _TITLE_STRIP.sub("", cand.title_norm) in _TITLE_STRIP.sub("", query.norm)
     ctx = [max(o, 0.5 * term_match(t.term, cand.context_tokens, cand.context_norm)) for t, o in zip(terms, own)]
     has_type = query.answer_type not in (None, "how")
-    type_ok = sentence_has_type(cand.norm, query.answer_type, query.numbers) if has_type else False
+    type_ok = sentence_has_type(cand.norm, query.answer_type, query.numbers, has_person=cand.has_person,
+                                has_place=cand.has_place, question_norm=query.norm) if has_type else False
     numbers = [n for n in query.numbers]
     long_numbers = [n for n in numbers if len(n) >= 2]
     return {
@@ -246,6 +272,11 @@ def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_
         "year_absent": 1.0 if query.years and not query.years <= cand.doc_years else 0.0,
         "not_body": 0.0 if cand.role == "body" else 1.0,
         "short": 1.0 if len(cand.norm) < 8 else 0.0,
+        "rest_coverage": rest,
+        "char_overlap": (sum(1 for c in chars if c in cand.norm) / len(chars)) if chars else 0.0,
+        "title_in_question": 1.0 if title_named else 0.0,
+        "lead": 1.0 if cand.lead else 0.0,
+        "place_conflict": 1.0 if cand.place_conflict else 0.0,
     }
 
 

@@ -65,8 +65,27 @@ class PassageResult:
 class PassageRetriever:
     """Candidate generation and re-ranking over one :class:`~qa.store.PassageIndex`."""
 
-    def __init__(self, index: PassageIndex) -> None:
+    def __init__(self, index: PassageIndex, *, persons: frozenset[str] = frozenset(),
+                 places: frozenset[str] = frozenset()) -> None:
+        """``persons`` / ``places``: words the segmenter's dictionary tags as person and place
+        names (answer types 谁 and 哪里)."""
         self.index = index
+        self.persons, self.places = persons, places
+
+    def _place_conflict(self, query_places: set[str], row: SentenceRow) -> bool:
+        """The question names a place that neither the sentence's paragraph nor the title
+        mentions, while the paragraph names another place (卧龙区 asked, 宛城区 answered)."""
+        if not query_places:
+            return False
+        text = row.context_norm
+        if any(p in text for p in query_places):
+            return False
+        return any(t in self.places for t in row.context_tokens)
+
+    @staticmethod
+    def _names(tokens: tuple[str, ...], names: frozenset[str], query: Query) -> set[str]:
+        """Names among a sentence's tokens that the question does not already contain."""
+        return {t for t in tokens if t in names and t not in query.norm}
 
     def retrieve(self, query: Query) -> PassageResult | None:
         """Best passage answer for an analysed question, or None when no sentence shares a term."""
@@ -91,11 +110,16 @@ class PassageRetriever:
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
         terms = rank.mark_known(terms, (r.norm for r in rows.values()))
+        query_places = {w for w in query.tokens if w in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
                            context_tokens=frozenset(row.context_tokens), context_norm=row.context_norm,
                            bm25=bm25.get(row.id, 0.0), paragraph_score=paragraph_score.get(row.paragraph_id, 0.0),
-                           role=row.role, title_norm=_title_norm(row.title), doc_years=row.doc_years)
+                           role=row.role, title_norm=_title_norm(row.title), doc_years=row.doc_years,
+                           has_person=bool(self._names(row.tokens, self.persons, query)),
+                           has_place=bool(self._names(row.tokens, self.places, query)),
+                           place_conflict=self._place_conflict(query_places, row),
+                           lead=row.seq == 0 and row.number == 1 and row.section is None)
             for row in rows.values()
         ]
         ranked = rank.rank(query, terms, candidates)

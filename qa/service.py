@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 #: Below this confidence the bot abstains; between it and HEDGE it answers with a hedge line.
 #: Chosen on the dev and own question sets (bench/calibrate.py) for >= 90 % out-of-scope
 #: abstention at the highest in-scope accuracy.
-ABSTAIN_BELOW = 0.40
+ABSTAIN_BELOW = 0.35
 HEDGE_BELOW = 0.60
 #: An FAQ answer is preferred over a passage unless the passage is more confident by more
 #: than this: ties (within rounding noise) go to the FAQ, as issue 3 asks; a clearly more
@@ -61,7 +61,7 @@ class Service:
 
     def __init__(self, store: Store, segmenter: Segmenter, config: ServiceConfig, *, faq=None) -> None:
         self.store, self.segmenter, self.config = store, segmenter, config
-        self.retriever = PassageRetriever(store.passages)
+        self.retriever = PassageRetriever(store.passages, persons=segmenter.persons, places=segmenter.places)
         self._faq_factory = faq
         self._faq_matcher = None
         self._versions: tuple[int, int] | None = None
@@ -131,6 +131,20 @@ class Service:
             log.exception("question log write failed")
             return None
 
+    def answer_entry(self, faq_id: str, *, user: str | int | None = None, channel: str = "cli") -> Answer | None:
+        """The answer of one active FAQ entry (a suggestion button was pressed), logged like a
+        question; None when the entry is gone or disabled."""
+        entry = self.store.faq.get(faq_id)
+        if entry is None or entry.status != "active":
+            return None
+        text = compose.faq_text(entry.answer, entry.source, [], notice=None)
+        citation = Citation(doc_id=f"faq:{entry.id}", title=entry.source or "常见问题", section=None, paragraph=0,
+                            quote=entry.answer, start=0, end=0)
+        answer = Answer(entry.question, text, "faq", 1.0, [citation], outcome="answered", faq_id=entry.id,
+                        body_text=text, candidates=[{"kind": "faq", "id": entry.id, "score": 100.0, "chosen": True}])
+        answer.question_id = self.record(answer, user=user, channel=channel)
+        return answer
+
     # ------------------------------------------------- channel support (no store access in channels)
     def cached_reply(self, channel: str, dedupe_key: str) -> str | None:
         """The reply already produced for a retried message (WeChat MsgId), or None."""
@@ -195,6 +209,10 @@ class Service:
         if kind:
             return Answer(question, smalltalk.REPLIES[kind], "smalltalk", 1.0, outcome="smalltalk",
                           suggestions=list(smalltalk.EXAMPLES) if kind in ("greeting", "identity") else [])
+        if smalltalk.is_task_request(smalltalk.strip_greeting(norm)):
+            self.refresh()
+            return Answer(question, compose.refusal_text(self._sources, self.config.contact, [], notice=notice),
+                          "none", 0.0, outcome="off_topic", notice=notice)
         query = analyse(smalltalk.strip_greeting(norm), self.segmenter)
         with self.store.db.read():  # one snapshot: a concurrent reindex swap cannot split this answer
             return self._answer_query(question, query, notice)
@@ -224,11 +242,12 @@ class Service:
         entry = faq_match.entry
         suggestions, ids = self._related(faq_match, exclude=entry.id)
         text = compose.faq_text(entry.answer, entry.source, suggestions, notice=notice)
+        body = compose.faq_text(entry.answer, entry.source, [], notice=notice)
         citation = Citation(doc_id=f"faq:{entry.id}", title=entry.source or "常见问题", section=None, paragraph=0,
                             quote=entry.answer, start=0, end=0)
         return Answer(question, text, "faq", faq_match.confidence, [citation], suggestions, outcome="answered",
                       faq_id=entry.id, explain=self._explain(faq_match, passage), candidates=candidates,
-                      notice=notice, suggestion_ids=ids)
+                      notice=notice, suggestion_ids=ids, body_text=body)
 
     def _passage_answer(self, question: str, query: Query, passage: PassageResult, faq_match, notice: str | None,
                         candidates: list[dict]) -> Answer:
@@ -240,9 +259,10 @@ class Service:
         hedge = passage.confidence < HEDGE_BELOW
         suggestions, ids = self._related(faq_match)
         text = compose.passage_text(quote, citation, suggestions, hedge=hedge, notice=notice)
+        body = compose.passage_text(quote, citation, [], hedge=hedge, notice=notice)
         return Answer(question, text, "passage", passage.confidence, [citation], suggestions,
                       outcome="hedged" if hedge else "answered", explain=self._explain(faq_match, passage),
-                      candidates=candidates, notice=notice, suggestion_ids=ids)
+                      candidates=candidates, notice=notice, suggestion_ids=ids, body_text=body)
 
     def _refusal(self, question: str, faq_match, passage: PassageResult | None, notice: str | None,
                  candidates: list[dict]) -> Answer:
@@ -254,11 +274,13 @@ class Service:
         suggestions = [q for _, q in pairs]
         text = compose.refusal_text(self._sources, self.config.contact, suggestions, notice=notice,
                                     did_you_mean=did_you_mean)
+        body = compose.refusal_body(self._sources, self.config.contact, notice=notice,
+                                    did_you_mean=did_you_mean and bool(suggestions))
         confidence = max(faq_match.confidence if faq_match else 0.0, passage.confidence if passage else 0.0)
         return Answer(question, text, "none", min(confidence, ABSTAIN_BELOW), [], suggestions,
                       outcome="suggested" if did_you_mean else "unanswered",
                       explain=self._explain(faq_match, passage), candidates=candidates, notice=notice,
-                      suggestion_ids=[i for i, _ in pairs])
+                      suggestion_ids=[i for i, _ in pairs], body_text=body)
 
     @staticmethod
     def _candidates(faq_match, passage: PassageResult | None) -> list[dict]:

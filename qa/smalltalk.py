@@ -34,6 +34,18 @@ _WHOLE = [(kind, re.compile(rf"^{_FILLER}(?:{p}{_FILLER})+$")) for kind, p in _P
 _LEADING_GREETING = re.compile(rf"^{_FILLER}(?:{_PATTERNS[0][1]}{_FILLER})+(?:请问{_FILLER}|我想问{_FILLER}|想问一下{_FILLER})?")
 
 
+# Requests for work the bot does not do (写一首诗, 讲个笑话, 翻译一下): refused without a search,
+# because words such as 诗 or 故事 occur in articles and would otherwise draw a random quote.
+_TASK_REQUEST = re.compile(
+    r"^(请|麻烦)?(你)?(帮我|给我|替我|帮忙)?(写|作|编|讲|唱|画|翻译|生成|创作|造|背|念|算)(一下|一|个|首|段|篇|点|几)*"
+    r"(诗|诗歌|歌|笑话|故事|文章|作文|小说|代码|程序|图|画|对联|段子|祝福|情书|检讨|总结|报告|句子|英文|英语)")
+
+
+def is_task_request(norm: str) -> bool:
+    """True for requests to compose, translate or entertain (帮我写一首诗): not questions."""
+    return bool(_TASK_REQUEST.match(norm.replace(" ", "")))
+
+
 def classify(norm: str) -> str | None:
     """The small-talk kind of a whole normalised message ("greeting", "identity", "thanks",
     "bye", "ack"), or None when it is (or contains) a real question."""

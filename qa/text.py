@@ -180,9 +180,10 @@ class Segmenter:
         self._jieba.initialize()
         self._jieba.load_userdict(str(resources.userdict))
         dictionary = Path(jieba.__file__).parent / "dict.txt"
-        stamp = f"{dictionary.stat().st_size}:{resources.userdict.stat().st_mtime_ns}:{resources.userdict.stat().st_size}"
-        self._not_nouns, self._names = _load_table(cache_dir, "word_classes", stamp,
-                                                   lambda: _word_classes(dictionary, resources.userdict))
+        stamp = (f"v3:{dictionary.stat().st_size}:{resources.userdict.stat().st_mtime_ns}:"
+                 f"{resources.userdict.stat().st_size}")
+        self._not_nouns, self._names, self.persons, self.places = _load_table(
+            cache_dir, "word_classes", stamp, lambda: _word_classes(dictionary, resources.userdict))
         _PINYIN.update(_load_table(cache_dir, "pinyin", "1", _build_pinyin_table))
         self.stopwords = frozenset(normalize(w) for line in _data_lines(resources.stopwords) for w in line.split())
         groups: dict[str, frozenset[str]] = {}
@@ -257,16 +258,20 @@ class Segmenter:
 NAME_TAGS = frozenset({"ns", "nr", "nt", "nrt", "nrfg", "nsf", "nr1", "nr2", "nrj", "nrf"})
 
 
-def _word_classes(dictionary: Path, userdict: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """(words tagged as something other than a noun or name, words tagged as proper names),
-    read from jieba's dictionary and the user dictionary (a later entry wins). Built once and
-    cached: jieba.posseg would re-read the 350,000-line dictionary (0.5 s) at every start."""
+def _word_classes(dictionary: Path, userdict: Path) -> tuple[frozenset[str], ...]:
+    """(words tagged as something other than a noun or name, proper names, person names,
+    place names), read from jieba's dictionary and the user dictionary (a later entry wins).
+    Built once and cached: jieba.posseg would re-read the 350,000-line dictionary (0.5 s) at
+    every start."""
     tags: dict[str, str] = {}
     for path in (dictionary, userdict):
         for line in path.read_text(encoding="utf-8").splitlines():
             parts = line.split("#", 1)[0].split()
-            if parts:
-                tags[parts[0]] = parts[2] if len(parts) >= 3 else "n"
+            if parts:  # "word [freq] [tag]" (jieba's dictionary format; freq and tag optional)
+                rest = [p for p in parts[1:] if not p.isdigit()]
+                tags[parts[0]] = rest[0] if rest else "n"
     not_nouns = frozenset(w for w, t in tags.items() if t not in NOUN_TAGS)
     names = frozenset(w for w, t in tags.items() if t in NAME_TAGS)
-    return not_nouns, names
+    persons = frozenset(w for w, t in tags.items() if t.startswith("nr") and len(w) >= 2)
+    places = frozenset(w for w, t in tags.items() if t.startswith("ns") and len(w) >= 2)
+    return not_nouns, names, persons, places
