@@ -105,6 +105,20 @@ class _Phrasing:
 
 
 @dataclass
+class _QueryWords:
+    """One question prepared once for scoring against many phrasings."""
+
+    key: str
+    pinyin: list[str]
+    numbers: frozenset[str]
+    kind: str | None
+    words: list[tuple[str, str, frozenset[str], float]]  # (word, pinyin, variants, weight)
+    total: float
+    nouns: list[tuple[str, str, frozenset[str], float]]
+    places: frozenset[str]
+
+
+@dataclass
 class FaqMatch:
     """Result of matching one question against the FAQ.
 
@@ -185,6 +199,7 @@ class FaqMatcher:
                 self._postings[word].append(i)
         self._exact = {p.key: i for i, p in reversed(list(enumerate(self._phrasings)))}
         self._vocabulary_pinyin = {py for p in self._phrasings for py in p.words.values()}
+        self._py_cache: dict[int, dict[str, str]] = {}
         self._by_first_syllable: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         for word in sorted(self._idf, key=len, reverse=True):
             if 2 <= len(word) <= 8 and all(is_cjk(c) for c in word):
@@ -236,34 +251,54 @@ class FaqMatcher:
                 nouns += 1
         return UNKNOWN_NAME_PENALTY * min(names, 1) + UNKNOWN_NOUN_PENALTY * min(nouns, 2)
 
+    def _query_words(self, key: str, norm: str, words: dict[str, str], kind: str | None) -> "_QueryWords":
+        entries = [(w, py, self.segmenter.variants(w), self._weight(w)) for w, py in words.items()]
+        return _QueryWords(key=key, pinyin=_pinyin(key), numbers=frozenset(_NUMBERS.findall(norm)), kind=kind,
+                           words=entries, total=sum(e[3] for e in entries) or 1.0,
+                           nouns=[e for e in entries if len(e[0]) >= 2 and self.segmenter.is_noun(e[0])],
+                           places=frozenset(w for w in words if w in self.segmenter.places))
+
     def _weight(self, word: str) -> float:
         return self._idf.get(word, self._idf_unknown)
 
-    def _word_match(self, qword: str, qpinyin: str, words: dict[str, str]) -> tuple[float, str | None]:
+    def _word_match(self, qword: str, qpinyin: str, words: dict[str, str],
+                    variants: frozenset[str] | None = None) -> tuple[float, str | None]:
         """Credit (0..1) for one question word among a phrasing's words: 1 for the same word, a
         synonym or the same pinyin (typo); 0.8 when one contains the other (监测户 / 边缘监测户)."""
-        variants = self.segmenter.variants(qword)
-        best, hit = 0.0, None
-        for word, py in words.items():
-            if word in variants or (len(qword) >= 2 and py == qpinyin):
-                return 1.0, word
-            if len(qword) >= 2 and len(word) >= 2 and (qword in word or word in qword) and best < 0.8:
-                best, hit = 0.8, word
-        return best, hit
+        variants = variants if variants is not None else self.segmenter.variants(qword)
+        for variant in variants:
+            if variant in words:
+                return 1.0, variant
+        if len(qword) >= 2:
+            by_pinyin = self._pinyin_index(words)
+            if qpinyin in by_pinyin:
+                return 1.0, by_pinyin[qpinyin]
+            for word in words:
+                if len(word) >= 2 and (qword in word or word in qword):
+                    return 0.8, word
+        return 0.0, None
 
-    def _coverage(self, query_words: dict[str, str], words: dict[str, str]) -> tuple[float, float]:
+    def _pinyin_index(self, words: dict[str, str]) -> dict[str, str]:
+        """{pinyin: word} of a phrasing's or entry's words, built once per word set."""
+        key = id(words)
+        index = self._py_cache.get(key)
+        if index is None:
+            index = {py: w for w, py in words.items() if len(w) >= 2}
+            self._py_cache[key] = index
+        return index
+
+    def _coverage(self, query: "_QueryWords", words: dict[str, str]) -> tuple[float, float]:
         """(share of the question's word weight found, share of the phrasing's found), 0..1."""
-        if not query_words or not words:
+        if not query.words or not words:
             return 0.0, 0.0
-        q_total = sum(self._weight(w) for w in query_words)
         p_total = sum(self._weight(w) for w in words)
         q_hit = p_hit = 0.0
-        for qword, qpinyin in query_words.items():
-            credit, hit = self._word_match(qword, qpinyin, words)
+        for qword, qpinyin, variants, weight in query.words:
+            credit, hit = self._word_match(qword, qpinyin, words, variants)
             if hit is not None:
-                q_hit += credit * self._weight(qword)
+                q_hit += credit * weight
                 p_hit += credit * self._weight(hit)
-        return q_hit / q_total, min(p_hit / p_total, 1.0)
+        return q_hit / query.total, min(p_hit / p_total, 1.0)
 
     def _candidates(self, key: str, pinyin: list[str], words: dict[str, str]) -> set[int]:
         out = {i for _, _, i in process.extract(key, self._keys, scorer=fuzz.ratio, limit=CANDIDATES)}
@@ -276,26 +311,31 @@ class FaqMatcher:
         out |= {i for i, _ in shared.most_common(CANDIDATES)}
         return out
 
-    def score(self, key: str, pinyin: list[str], words: dict[str, str], numbers: frozenset[str], i: int,
-              kind: str | None = None) -> float:
-        """Score (0..100) of the question against phrasing ``i`` (see the module docstring)."""
+    def score(self, query: "_QueryWords", i: int, entry_memo: dict | None = None) -> float:
+        """Score (0..100) of the question against phrasing ``i`` (see the module docstring).
+        ``entry_memo`` caches per-entry parts (bag coverage, checks) within one question."""
         p = self._phrasings[i]
-        sequence = 0.6 * fuzz.ratio(key, p.key) + 0.4 * fuzz.ratio(pinyin, p.pinyin)
-        q_cov, p_cov = self._coverage(words, p.words)
-        bag_cov, _ = self._coverage(words, self._bags[p.entry.id])
+        key, numbers, kind = query.key, query.numbers, query.kind
+        sequence = 0.6 * fuzz.ratio(key, p.key) + 0.4 * fuzz.ratio(query.pinyin, p.pinyin)
+        q_cov, p_cov = self._coverage(query, p.words)
+        memo = entry_memo if entry_memo is not None else {}
+        cached = memo.get(p.entry.id)
+        if cached is None:
+            bag = self._bags[p.entry.id]
+            bag_cov, _ = self._coverage(query, bag)
+            penalty = 0.0
+            if kind in _TYPED and not sentence_has_type(p.answer_norm, kind, numbers, question_norm=key):
+                penalty += ANSWER_TYPE_PENALTY
+            if query.nouns and not any(self._word_match(w, py, bag, v)[1] for w, py, v, _ in query.nouns):
+                penalty += NO_SHARED_NOUN_PENALTY
+            places = self._places[p.entry.id]
+            if query.places and places and not query.places & places:
+                penalty += UNKNOWN_NAME_PENALTY  # 卧龙区 asked, the entry is about 宛城区
+            cached = memo[p.entry.id] = (bag_cov, penalty)
+        bag_cov, penalty = cached
         lexical = 100 * (0.5 * q_cov + 0.25 * p_cov + 0.25 * bag_cov)
         lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
-        score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical)
-        if kind in _TYPED and not sentence_has_type(p.answer_norm, kind, numbers, question_norm=key):
-            score -= ANSWER_TYPE_PENALTY
-        nouns = [w for w in words if len(w) >= 2 and self.segmenter.is_noun(w)]
-        bag = self._bags[p.entry.id]
-        if nouns and not any(self._word_match(w, words[w], bag)[1] for w in nouns):
-            score -= NO_SHARED_NOUN_PENALTY
-        places = self._places[p.entry.id]
-        query_places = {w for w in words if w in self.segmenter.places}
-        if query_places and places and not query_places & places:
-            score -= UNKNOWN_NAME_PENALTY  # 卧龙区 asked, the entry is about 宛城区
+        score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical) - penalty
         missing = numbers - p.numbers
         if missing:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
@@ -310,13 +350,13 @@ class FaqMatcher:
         if len(key) <= SHORT_QUERY_CHARS:
             scored = [(100.0, self._exact[key])] if key in self._exact else []
         else:
-            pinyin = _pinyin(key)
             words = self._words(norm)
-            numbers = frozenset(_NUMBERS.findall(norm))
-            penalty = self._unknown_penalty(norm)
             kind = query.answer_type if isinstance(query, Query) else answer_type(norm)
-            scored = [(max(self.score(key, pinyin, words, numbers, i, kind) - penalty, 0.0), i)
-                      for i in self._candidates(key, pinyin, words)]
+            qw = self._query_words(key, norm, words, kind)
+            penalty = self._unknown_penalty(norm)
+            memo: dict = {}
+            scored = [(max(self.score(qw, i, memo) - penalty, 0.0), i)
+                      for i in self._candidates(key, qw.pinyin, words)]
         best: dict[str, tuple[float, int]] = {}
         for score, i in scored:
             entry_id = self._phrasings[i].entry.id

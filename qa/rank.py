@@ -238,19 +238,39 @@ def _content_chars(terms: Sequence[WeightedTerm], title_norm: str) -> set[str]:
     return {c for t in terms if not t.term.numeric for c in t.term.text if is_cjk(c) and c not in title_norm}
 
 
+def _per_title(query: Query, terms: Sequence[WeightedTerm], title_norm: str, memo: dict) -> tuple:
+    """(terms found in the title, question content characters outside it, title named in the
+    question), computed once per document title within one ranking."""
+    hit = memo.get(title_norm)
+    if hit is None:
+        in_title = [term_match(t.term, frozenset(), title_norm) >= 1.0 for t in terms]
+        named = bool(title_norm) and len(title_norm) >= 2 and \
+            _TITLE_STRIP.sub("", title_norm) in _TITLE_STRIP.sub("", query.norm)
+        hit = memo[title_norm] = (in_title, _content_chars(terms, title_norm), named)
+    return hit
+
+
+def _per_context(terms: Sequence[WeightedTerm], cand: Candidate, memo: dict) -> list[float]:
+    """Half credit per term found in the paragraph/section/title context, once per paragraph."""
+    key = id(cand.context_tokens)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = [0.5 * term_match(t.term, cand.context_tokens, cand.context_norm) for t in terms]
+    return hit
+
+
 def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_bm25: float,
-             best_paragraph: float) -> dict[str, float]:
-    """Feature vector of one candidate (all values in [0, 1])."""
+             best_paragraph: float, memo: dict | None = None) -> dict[str, float]:
+    """Feature vector of one candidate (all values in [0, 1]). ``memo`` shares per-title and
+    per-paragraph work between the candidates of one ranking."""
+    memo = memo if memo is not None else {}
     total = sum(t.weight for t in terms) or 1.0
-    in_title = [term_match(t.term, frozenset(), cand.title_norm) >= 1.0 for t in terms]
+    in_title, chars, title_named = _per_title(query, terms, cand.title_norm, memo.setdefault("title", {}))
     direct = [term_match(t.term, cand.tokens, cand.norm, fuzzy=not t.known and not t.term.noun) for t in terms]
     own = [max(d, TITLE_CREDIT * float(it)) for d, it in zip(direct, in_title)]
     rest_total = sum(t.weight for t, it in zip(terms, in_title) if not it)
     rest = (sum(t.weight * d for t, d, it in zip(terms, direct, in_title) if not it) / rest_total) if rest_total else 0.0
-    chars = _content_chars(terms, cand.title_norm)
-    title_named = bool(cand.title_norm) and len(cand.title_norm) >= 2 and \
-        _TITLE_STRIP.sub("", cand.title_norm) in _TITLE_STRIP.sub("", query.norm)
-    ctx = [max(o, 0.5 * term_match(t.term, cand.context_tokens, cand.context_norm)) for t, o in zip(terms, own)]
+    ctx = [max(o, c) for o, c in zip(own, _per_context(terms, cand, memo.setdefault("context", {})))]
     has_type = query.answer_type not in (None, "how")
     type_ok = sentence_has_type(cand.norm, query.answer_type, query.numbers, has_person=cand.has_person,
                                 has_place=cand.has_place, question_norm=query.norm) if has_type else False
@@ -308,8 +328,9 @@ def rank(query: Query, terms: Sequence[WeightedTerm], candidates: Iterable[Candi
         return []
     best_bm25 = max(c.bm25 for c in cands)
     best_paragraph = max(c.paragraph_score for c in cands)
+    memo: dict = {}
     for cand in cands:
-        cand.features = features(query, terms, cand, best_bm25, best_paragraph)
+        cand.features = features(query, terms, cand, best_bm25, best_paragraph, memo)
         cand.score = linear_score(cand.features)
     cands.sort(key=lambda c: (-c.score, -c.bm25, c.key))
     return cands

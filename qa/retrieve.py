@@ -113,11 +113,11 @@ class PassageRetriever:
         query_places = {w for w in query.tokens if w in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
-                           context_tokens=frozenset(row.context_tokens), context_norm=row.context_norm,
+                           context_tokens=row.context_tokens, context_norm=row.context_norm,
                            bm25=bm25.get(row.id, 0.0), paragraph_score=paragraph_score.get(row.paragraph_id, 0.0),
                            role=row.role, title_norm=_title_norm(row.title), doc_years=row.doc_years,
-                           has_person=bool(self._names(row.tokens, self.persons, query)),
-                           has_place=bool(self._names(row.tokens, self.places, query)),
+                           has_person=query.answer_type == "person" and bool(self._names(row.tokens, self.persons, query)),
+                           has_place=query.answer_type == "place" and bool(self._names(row.tokens, self.places, query)),
                            place_conflict=self._place_conflict(query_places, row),
                            lead=row.seq == 0 and row.number == 1 and row.section is None)
             for row in rows.values()

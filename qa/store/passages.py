@@ -56,7 +56,7 @@ class SentenceRow:
     number: int
     title: str
     context_norm: str
-    context_tokens: tuple[str, ...]
+    context_tokens: frozenset[str]
     doc_years: frozenset[str]
 
 
@@ -147,29 +147,43 @@ class PassageIndex:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     _ROW_SQL = """SELECT s.id, s.doc_id, s.paragraph_id, s.seq, s.start, s."end", s.text, s.norm, s.tokens,
-        p.role, p.section, p.number, d.title, p.norm, p.tokens, d.years FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id
+        p.role, p.section, p.number, d.title, d.years FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id
         JOIN documents d ON d.doc_id = s.doc_id"""
 
-    @staticmethod
-    def _row(r: sqlite3.Row) -> SentenceRow:
-        return SentenceRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8].split()),
-                           r[9], r[10], r[11], r[12], r[13] or "", tuple((r[14] or "").split()),
-                           frozenset((r[15] or "").split()))
+    def _rows(self, where: str, args: list) -> list[SentenceRow]:
+        """Sentence rows plus their paragraph context, each paragraph's context read and
+        parsed once (a long paragraph's tokens are shared by all its sentences)."""
+        raw = self.db.conn.execute(f"{self._ROW_SQL} {where}", args).fetchall()
+        pids = sorted({r[2] for r in raw})
+        contexts: dict[int, tuple[str, frozenset[str]]] = {}
+        if pids:
+            marks = ",".join("?" * len(pids))
+            for pid, norm, tokens in self.db.conn.execute(
+                    f"SELECT id, norm, tokens FROM paragraphs WHERE id IN ({marks})", pids):
+                contexts[pid] = (norm or "", frozenset((tokens or "").split()))
+        years: dict[str, frozenset[str]] = {}
+        out = []
+        for r in raw:
+            norm, tokens = contexts.get(r[2], ("", frozenset()))
+            doc_years = years.get(r[1])
+            if doc_years is None:
+                doc_years = years[r[1]] = frozenset((r[13] or "").split())
+            out.append(SentenceRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8].split()),
+                                   r[9], r[10], r[11], r[12], norm, tokens, doc_years))
+        return out
 
     def sentences(self, ids: Sequence[int]) -> list[SentenceRow]:
         """Rows for sentence ids (any order; missing ids skipped)."""
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
-        return [self._row(r) for r in self.db.conn.execute(f"{self._ROW_SQL} WHERE s.id IN ({marks})", list(ids))]
+        return self._rows(f"WHERE s.id IN ({','.join('?' * len(ids))})", list(ids))
 
     def sentences_in_paragraphs(self, paragraph_ids: Sequence[int]) -> list[SentenceRow]:
         """Every sentence of the given paragraphs, in reading order."""
         if not paragraph_ids:
             return []
-        marks = ",".join("?" * len(paragraph_ids))
-        return [self._row(r) for r in self.db.conn.execute(
-            f"{self._ROW_SQL} WHERE s.paragraph_id IN ({marks}) ORDER BY s.id", list(paragraph_ids))]
+        return self._rows(f"WHERE s.paragraph_id IN ({','.join('?' * len(paragraph_ids))}) ORDER BY s.id",
+                          list(paragraph_ids))
 
     def document(self, doc_id: str) -> dict | None:
         """The stored document row (title, source, url, cleaned_text ...) or None."""
