@@ -10,7 +10,6 @@ out-of-scope row is right when kind is none. FAQ metrics: top-1 accuracy over ro
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -58,7 +58,8 @@ YEAR_MISMATCH_PENALTY = 45.0
 #: place (qa.query answer types) and the entry's answer holds none: 「签约一年要交多少钱」 is
 #: not answered by an entry about who is in the team.
 ANSWER_TYPE_PENALTY = 15.0
-_TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place"})
+_TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place", "phone",
+                    "hours", "address"})
 #: Points taken off per question noun (电话, 利率) that no FAQ phrasing uses at all, at most
 #: two: a question about something the FAQ never mentions is not answered by it.
 UNKNOWN_NOUN_PENALTY = 6.0

@@ -18,6 +18,9 @@ MAX_QUESTION_CHARS = 200
 
 # (type, cue pattern on the normalised question). First match wins, so specific cues first.
 ANSWER_TYPE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("phone", re.compile(r"电话|联系方式|热线|号码|手机号|怎么联系|联系谁")),
+    ("hours", re.compile(r"几点|上班时间|下班|办公时间|营业时间|开门|关门|工作时间")),
+    ("address", re.compile(r"地址|在哪办|去哪办|在哪儿办|什么地方办|怎么走|具体位置|位置在哪")),
     ("date", re.compile(r"什么时候|啥时候|哪天|哪一天|何时|几月|几号|哪年|哪一年|什么时间|啥时间|日期|几时|多会儿")),
     ("person", re.compile(r"谁|哪位|什么人|何人|叫什么名字")),
     ("money", re.compile(r"多少钱|多少资金|多少元|多少块|多少万|金额|资金多少|多少经费|钱数|多少补贴|补贴多少|"
@@ -33,6 +36,9 @@ ANSWER_TYPE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _NUM = r"\d+(?:\.\d+)?(?:余|多)?\s?"
 ANSWER_TYPE_PREDICATES: dict[str, re.Pattern[str]] = {
+    "phone": re.compile(r"(\d{3,4}[-－]?\d{7,8}|1[3-9]\d{9}|12345|\d{5,}热线)"),
+    "hours": re.compile(r"(\d{1,2}[:：]\d{2}|\d{1,2}点|上午|下午|工作日|周[一二三四五六日]|星期[一二三四五六日])"),
+    "address": re.compile(r"([\u4e00-\u9fff]{1,12}(?:路|街|大道|巷|号|楼|室|大厦|大楼|服务中心|便民服务中心))"),
     "count_household": re.compile(rf"({_NUM})(?:万)?户"),
     "count_person": re.compile(rf"({_NUM})(?:万)?(?:人|名|人次|位)"),
     "money": re.compile(rf"({_NUM})(?:万|亿)?元"),

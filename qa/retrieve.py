@@ -19,6 +19,9 @@ from qa.text import normalize, pinyin
 SENTENCE_HITS = 80
 PARAGRAPH_HITS = 6
 PARAGRAPHS_EXPANDED = 3
+#: Paragraphs whose title or section best matches the question are also expanded: a question
+#: that names a document should be able to reach it even when other sentences share more words.
+TITLE_HITS = 2
 #: For 怎么/如何 questions the sentence after the best one joins the quote when it alone covers
 #: this share of the question (D34 of the dev set: the method follows the topic sentence).
 HOW_FOLLOW_COVERAGE = 0.3
@@ -106,7 +109,9 @@ class PassageRetriever:
         paragraph_hits = self.index.paragraph_hits(match, PARAGRAPH_HITS)
         paragraph_score = dict(paragraph_hits)
         rows = {r.id: r for r in self.index.sentences([sid for sid, _ in sentence_hits])}
-        for row in self.index.sentences_in_paragraphs([pid for pid, _ in paragraph_hits[:PARAGRAPHS_EXPANDED]]):
+        expand = [pid for pid, _ in paragraph_hits[:PARAGRAPHS_EXPANDED]]
+        expand += [pid for pid, _ in self.index.title_hits(match, TITLE_HITS) if pid not in expand]
+        for row in self.index.sentences_in_paragraphs(expand):
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
         terms = rank.mark_known(terms, (r.norm for r in rows.values()))

@@ -138,6 +138,16 @@ class PassageIndex:
         return [r[0] for r in self.db.conn.execute(
             "SELECT term FROM terms WHERE py = ? ORDER BY sdf DESC LIMIT ?", (pinyin, limit))]
 
+    def title_hits(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """(paragraph id, BM25 >= 0) matching ``match`` in the title/section column only: the
+        documents a question names (华硕 in 「华硕英文名称asus代表什么」)."""
+        if not match:
+            return []
+        rows = self.db.conn.execute(
+            "SELECT rowid, bm25(paragraphs_fts, 0.0, 1.0) AS s FROM paragraphs_fts WHERE paragraphs_fts MATCH ? "
+            "ORDER BY s LIMIT ?", (f"heading : ({match})", limit)).fetchall()
+        return [(r[0], -r[1]) for r in rows]
+
     def term_stats(self, terms: Sequence[str]) -> dict[str, tuple[int, int]]:
         """{term: (sentence df, paragraph df)} for the terms that occur in the index."""
         if not terms:
