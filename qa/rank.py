@@ -41,6 +41,7 @@ WEIGHTS = {
     "title_in_question": 0.75, # the document's title is named in the question
     "lead": 0.44,              # first sentence of its document
     "place_conflict": -2.00,    # the question names a place the passage does not, and it names another
+    "key_missing": 0.0,        # the question's heaviest noun is nowhere in the sentence's context
 }
 #: Characters between a typed answer (2652人) and a matched question term that still count
 #: as "near" for the proximity feature; a clause of the seed article is 10-20 characters.
@@ -278,6 +279,15 @@ def _per_context(terms: Sequence[WeightedTerm], cand: Candidate, memo: dict) -> 
     return hit
 
 
+def _key_missing(terms: Sequence[WeightedTerm], ctx: list[float]) -> float:
+    """1.0 when the question's heaviest noun (its topic: 水费 in 「怎么缴纳水费」) is found
+    neither in the sentence nor in its paragraph, section or title."""
+    nouns = [(t.weight, c) for t, c in zip(terms, ctx) if t.term.noun and not t.term.numeric and len(t.term.text) >= 2]
+    if not nouns:
+        return 0.0
+    return 1.0 if max(nouns)[1] == 0.0 else 0.0
+
+
 def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_bm25: float,
              best_paragraph: float, memo: dict | None = None) -> dict[str, float]:
     """Feature vector of one candidate (all values in [0, 1]). ``memo`` shares per-title and
@@ -316,6 +326,7 @@ def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_
         "title_in_question": title_in_q,
         "lead": 1.0 if cand.lead else 0.0,
         "place_conflict": 1.0 if cand.place_conflict else 0.0,
+        "key_missing": _key_missing(terms, ctx),
     }
 
 
@@ -335,7 +346,8 @@ def out_of_scope_evidence(feats: dict[str, float]) -> bool:
     missing. Uncertain matches without such a sign are answered with a hedge instead.
     Chosen by comparing decision rules on the dev, own, CMRC and DRCD sets (README, Performance)."""
     return (feats.get("unknown_noun", 0) > 0 or feats.get("year_absent", 0) > 0 or feats.get("place_conflict", 0) > 0
-            or feats.get("type_missing", 0) > 0 or feats.get("coverage", 0) < EVIDENCE_COVERAGE)
+            or feats.get("type_missing", 0) > 0 or feats.get("key_missing", 0) > 0
+            or feats.get("coverage", 0) < EVIDENCE_COVERAGE)
 
 
 def confidence_features(ranked: Sequence[Candidate]) -> dict[str, float]:
