@@ -1,5 +1,72 @@
-"""Placeholder while the command group is written."""
+"""`python bot.py serve [--host H] [--port P] [--db PATH]`: the HTTP server for WeChat, WeCom,
+the Telegram webhook and /healthz (see :mod:`app.server`).
+
+Start-up order: configuration is validated first (a bad value stops start-up, exit status 2,
+with the variable's name); then jieba, the index and the FAQ matcher are loaded and one
+question is answered, so the first resident does not wait; only then does uvicorn (one
+worker: the dedupe map and the rate limiter live in this process) accept connections.
+uvicorn's access log is off because its request line would carry the OpenID and signatures;
+our own log lines carry neither secrets nor message text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+#: Answered once before serving, to build the FAQ matcher and warm the caches.
+WARM_UP_QUESTION = "宛城区2020年脱贫多少人？"
 
 
 def add_commands(sub, add_db) -> None:
-    return None
+    serve = sub.add_parser("serve", help="HTTP server: /wechat, /wecom, Telegram webhook, /healthz")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    add_db(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+
+def _port(value: int) -> int:
+    from app.settings import ConfigError
+
+    if not 0 < value < 65536:
+        raise ConfigError("--port", f"must be between 1 and 65535, got {value}")
+    return value
+
+
+def cmd_serve(args, settings) -> int:
+    """Run the server until SIGINT/SIGTERM. Returns the exit status (0 after a clean stop).
+
+    Raises:
+        app.settings.ConfigError: bad configuration (names the variable).
+    """
+    import uvicorn
+
+    from app.runtime import open_runtime
+    from app.server import build_app, message_cryptos
+
+    port = _port(args.port)
+    settings.require_wechat()
+    message_cryptos(settings)  # key/id problems stop start-up before the slow part
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("app.server")
+    if not (settings.wechat_token or settings.wecom_token or settings.telegram_webhook_url):
+        log.warning("no channel configured (WECHAT_TOKEN, WECOM_TOKEN, TELEGRAM_WEBHOOK_URL): only /healthz is served")
+    runtime = open_runtime(settings, db_path=args.db)
+    try:
+        app = build_app(runtime, settings)
+        runtime.service.answer(WARM_UP_QUESTION, channel="wechat", log_question=False)
+        log.info("ready: /wechat %s, /wecom %s",
+                 ("safe/compatible/plaintext" if settings.wechat_aes_key else "plaintext") if settings.wechat_token
+                 else "off", "on" if settings.wecom_token else "off")
+        config = uvicorn.Config(app, host=args.host, port=port, workers=1, lifespan="on", access_log=False,
+                                server_header=False, log_level="debug" if settings.debug else "info",
+                                timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 1
+    finally:
+        runtime.close()

@@ -59,7 +59,11 @@ def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def open_index(db: Path):
-    return open_runtime(Settings.from_env(), db_path=db, build_if_missing=False, quiet=True)
+    """The bot's runtime on ``db`` with the repeated-question cache off: every figure here is
+    the full answer path (the warm-up questions are asked again in the timed pass)."""
+    runtime = open_runtime(Settings.from_env(), db_path=db, build_if_missing=False, quiet=True)
+    runtime.service.cache_size = 0
+    return runtime
 
 
 def ask(runtime, questions: list[dict], pid_of: dict[str, str], gold_text: dict[str, str]) -> list[dict]:

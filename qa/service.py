@@ -11,8 +11,10 @@ import hashlib
 import hmac
 import logging
 import re
+import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 from qa import compose, rank, smalltalk
 from qa.compose import Answer, Citation
@@ -33,6 +35,10 @@ HEDGE_BELOW = 0.60
 #: own, CMRC and DRCD sets this keeps every out-of-scope refusal and answers 2-5 % more
 #: in-scope questions than a single threshold.
 ANSWER_FLOOR = 0.10
+#: Answers kept per (normalised question), valid until the index or the FAQ changes (both
+#: bump a version in the meta table that every answer checks). Residents ask the same few
+#: questions over and over; a hit costs one indexed read instead of ~3 ms of ranking.
+ANSWER_CACHE_SIZE = 4096
 #: An FAQ answer is preferred over a passage unless the passage is more confident by more
 #: than this: ties (within rounding noise) go to the FAQ, as issue 3 asks; a clearly more
 #: confident verbatim sentence of an article wins.
@@ -62,15 +68,20 @@ class Service:
         config: contact line and hashing key.
         faq: an FAQ matcher factory ``faq(records) -> matcher`` (see :mod:`faq.matcher`); None
             answers from passages only.
+        cache_size: answers kept for repeated questions (0: no cache).
     """
 
-    def __init__(self, store: Store, segmenter: Segmenter, config: ServiceConfig, *, faq=None) -> None:
+    def __init__(self, store: Store, segmenter: Segmenter, config: ServiceConfig, *, faq=None,
+                 cache_size: int = ANSWER_CACHE_SIZE) -> None:
         self.store, self.segmenter, self.config = store, segmenter, config
         self.retriever = PassageRetriever(store.passages, persons=segmenter.persons, places=segmenter.places)
         self._faq_factory = faq
         self._faq_matcher = None
         self._versions: tuple[int, int] | None = None
         self._sources = ""
+        self._cache: OrderedDict[tuple[str, bool], Answer] = OrderedDict()
+        self.cache_size = cache_size  # 0 turns the answer cache off (benchmarks of the ranking)
+        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------------ helpers
     def user_hash(self, channel: str, user: str | int | None) -> str | None:
@@ -85,6 +96,8 @@ class Service:
         versions = self.store.versions()
         if versions == self._versions:
             return
+        with self._cache_lock:
+            self._cache.clear()
         if self._faq_factory is not None:
             self._faq_matcher = self._faq_factory(self.store.faq.all(status="active"))
         titles = [d["title"] for d in self.store.passages.documents()]
@@ -214,16 +227,28 @@ class Service:
         if kind:
             return Answer(question, smalltalk.REPLIES[kind], "smalltalk", 1.0, outcome="smalltalk",
                           suggestions=list(smalltalk.EXAMPLES) if kind in ("greeting", "identity") else [])
-        if smalltalk.is_task_request(smalltalk.strip_greeting(norm)):
-            self.refresh()
-            return Answer(question, compose.refusal_text(self._sources, self.config.contact, [], notice=notice),
-                          "none", 0.0, outcome="off_topic", notice=notice)
-        query = analyse(smalltalk.strip_greeting(norm), self.segmenter)
         with self.store.db.read():  # one snapshot: a concurrent reindex swap cannot split this answer
-            return self._answer_query(question, query, notice)
+            self.refresh()
+            key = (norm, truncated)
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+            if cached is not None:
+                return replace(cached, question=question, citations=list(cached.citations),
+                               suggestions=list(cached.suggestions), question_id=None)
+            if smalltalk.is_task_request(smalltalk.strip_greeting(norm)):
+                answer = Answer(question, compose.refusal_text(self._sources, self.config.contact, [], notice=notice),
+                                "none", 0.0, outcome="off_topic", notice=notice)
+            else:
+                answer = self._answer_query(question, analyse(smalltalk.strip_greeting(norm), self.segmenter), notice)
+        with self._cache_lock:
+            self._cache[key] = answer
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return replace(answer, citations=list(answer.citations), suggestions=list(answer.suggestions))
 
     def _answer_query(self, question: str, query: Query, notice: str | None) -> Answer:
-        self.refresh()
         faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
         passage = self.retriever.retrieve(query)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0

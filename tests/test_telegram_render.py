@@ -77,7 +77,8 @@ def _answer(**kw) -> Answer:
     citation = Citation("seed", "脱贫攻坚 宛城区交出满意答卷", "小节", 2, "2020年脱贫2652人。", 0, 10)
     base = dict(question="q", answer="2020年脱贫2652人。\n来源：《脱贫攻坚 宛城区交出满意答卷》 · 小节 · 第2段"
                                      "\n\n您可能还想问：\n1. 甲？", kind="passage", confidence=0.9,
-                citations=[citation], suggestions=["甲？"], suggestion_ids=["F001"], question_id=7)
+                citations=[citation], suggestions=["甲？"], suggestion_ids=["F001"], question_id=7,
+                body_text="2020年脱贫2652人。\n来源：《脱贫攻坚 宛城区交出满意答卷》 · 小节 · 第2段")
     return Answer(**{**base, **kw})
 
 
@@ -91,10 +92,10 @@ def test_answer_citation_in_italics_and_keyboard():
 
 def test_refusal_keeps_its_contact_line_and_long_ids_are_dropped():
     refusal = _answer(kind="none", citations=[], answer="没找到。\n\n您是不是想问：\n1. 甲？\n\n请拨打12345。",
-                      suggestion_ids=["F" + "9" * 70])
+                      body_text="您是不是想问下面这些问题？\n\n请拨打12345。", suggestion_ids=["F" + "9" * 70])
     assert answer_blocks(refusal)[-1][0].endswith("请拨打12345。")
     assert answer_keyboard(refusal) is None  # the 72-byte callback data would be rejected
-    smalltalk = _answer(kind="smalltalk", citations=[], suggestion_ids=[], answer="您好！")
+    smalltalk = _answer(kind="smalltalk", citations=[], suggestion_ids=[], answer="您好！", body_text=None)
     assert render_answer(smalltalk) == (["您好！"], None)
 
 
