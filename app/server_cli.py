@@ -20,6 +20,25 @@ DEFAULT_PORT = 8080
 WARM_UP_QUESTION = "宛城区2020年脱贫多少人？"
 
 
+def _quiet_server_class():
+    import contextlib
+
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would end
+        "killed by SIGTERM"; a stop we handled cleanly should exit 0 (service managers and
+        scripts read it as success)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    return QuietServer
+
+
 def add_commands(sub, add_db) -> None:
     serve = sub.add_parser("serve", help="HTTP server: /wechat, /wecom, Telegram webhook, /healthz")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
@@ -47,6 +66,7 @@ def cmd_serve(args, settings) -> int:
     from app.runtime import open_runtime
     from app.server import build_app, message_cryptos
 
+    _QuietServer = _quiet_server_class()
     port = _port(args.port)
     settings.require_wechat()
     message_cryptos(settings)  # key/id problems stop start-up before the slow part
@@ -65,7 +85,7 @@ def cmd_serve(args, settings) -> int:
         config = uvicorn.Config(app, host=args.host, port=port, workers=1, lifespan="on", access_log=False,
                                 server_header=False, log_level="debug" if settings.debug else "info",
                                 timeout_graceful_shutdown=10)
-        server = uvicorn.Server(config)
+        server = _QuietServer(config)
         server.run()
         return 0 if server.started else 1
     finally:
