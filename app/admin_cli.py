@@ -31,13 +31,16 @@ def run_check(args, settings) -> int:
     if not db_path.exists():
         print(f"没有数据库文件 {db_path}：运行 python bot.py reindex 建立索引。", file=sys.stderr)
         return 1
+    from app.runtime import resolve_articles_dir
+
     store = Store(db_path)
     try:
         ids = None
-        if settings.articles_dir.is_dir():
-            ids = {p.relative_to(settings.articles_dir).with_suffix("").as_posix()
-                   for p in article_paths(settings.articles_dir)}
-        report = check(store.db, ids)
+        articles = resolve_articles_dir(settings, store)
+        if articles.is_dir():
+            ids = {p.relative_to(articles).with_suffix("").as_posix() for p in article_paths(articles)}
+        key = Path(f"{db_path}.key")
+        report = check(store.db, ids, hash_key_missing=None if settings.hash_key or key.exists() else key)
     finally:
         store.close()
     for note in report.notes:

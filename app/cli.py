@@ -177,5 +177,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a message, never a traceback
         if settings is not None and settings.debug:
             raise
-        print(f"出错了：{exc}（设置 BOT_DEBUG=1 可查看详细信息）", file=sys.stderr)
+        hint = "" if settings is not None and settings.debug else "（设置 BOT_DEBUG=1 可查看详细信息）"
+        print(f"出错了：{exc}{hint}", file=sys.stderr)
         return 1

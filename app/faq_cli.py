@@ -21,6 +21,23 @@ def _default_since(days: int = 30) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
 
 
+def _since(value: str | None) -> str:
+    """``--since`` as YYYY-MM-DD (default: 30 days ago).
+
+    Raises:
+        FaqError: not a real date (the message shows the expected form).
+    """
+    from faq.staff import FaqError
+
+    if not value:
+        return _default_since()
+    try:
+        time.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise FaqError(f"--since 需要日期，格式为 YYYY-MM-DD（例如 2026-11-01），收到的是 {value!r}") from None
+    return value
+
+
 def add_commands(sub, add_db) -> None:
     faq = sub.add_parser("faq", help="staff: manage the curated FAQ")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
@@ -142,12 +159,15 @@ def run_faq(args, settings) -> int:
         elif command == "export":
             print(f"已导出 {staff.export_file(args.file)} 条到 {args.file}")
         elif command == "promote":
-            record = staff.promote(args.group, actor=actor, since=args.since or _default_since(),
+            record = staff.promote(args.group, actor=actor, since=_since(args.since),
                                    to=args.to, answer=args.answer, source=args.source)
-            if record.status == "active":
-                print(f"已更新 {record.id}：现在共有 {len(record.alternates)} 个其他问法")
+            state = "" if record.status == "active" else "（停用中）"
+            if args.to:
+                print(f"已把这组问法并入 {record.id}{state}：现在共有 {len(record.alternates)} 个其他问法")
+            elif record.status == "active":
+                print(f"已新建 {record.id}：{record.question}")
             else:
-                print(f"已新建 {record.id}（停用中）。请补充答案后启用：python bot.py faq edit {record.id} "
+                print(f"已新建 {record.id}（停用中）。请补充答案后启用：python3 bot.py faq edit {record.id} "
                       f"--answer \"……\" --source \"……\" --enable")
         runtime.service.audit(actor, f"faq {command}", getattr(args, "id", "") or "")
         return 0
@@ -159,9 +179,15 @@ def run_faq(args, settings) -> int:
 
 
 def run_unanswered(args, settings) -> int:
+    from faq.staff import FaqError
+
+    try:
+        since = _since(args.since)
+    except FaqError as exc:
+        print(f"未完成：{exc}", file=sys.stderr)
+        return 2
     runtime, staff = _open(args, settings)
     try:
-        since = args.since or _default_since()
         groups = staff.unanswered(since)[: args.limit]
         if args.json:
             print(json.dumps([{"group": g.id, "count": g.count, "last_at": g.last_at, "questions": g.texts,
@@ -174,7 +200,7 @@ def run_unanswered(args, settings) -> int:
         for g in groups:
             print(f"{g.id}  ×{g.count}  最近 {g.last_at}  {' / '.join(g.texts[:3])}"
                   + (f" 等{len(g.texts)}种问法" if len(g.texts) > 3 else ""))
-        print("用 python bot.py faq promote 组号 --to 条目号（并入已有条目）或 --new（新建条目）。")
+        print("用 python3 bot.py faq promote 组号 --to 条目号（并入已有条目）或 --new（新建条目）。")
         return 0
     finally:
         runtime.close()

@@ -35,14 +35,33 @@ class Runtime:
     service: Service
     rate_limiter: RateLimiter
 
+    def articles_dir(self, explicit: Path | None = None) -> Path:
+        """Where articles come from: ``--articles``, else BOT_ARTICLES, else the directory this
+        database was last built from, else data/articles."""
+        return resolve_articles_dir(self.settings, self.store, explicit)
+
     def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0) -> ReindexReport:
         """Rebuild the passage index and re-load the seed FAQ (staff edits are kept)."""
-        report = reindex(self.store, articles_dir or self.settings.articles_dir, self.segmenter, wait_s=wait_s)
+        report = reindex(self.store, self.articles_dir(articles_dir), self.segmenter, wait_s=wait_s)
         sync_seed(self.store, self.settings.faq_seed_dir)
         return report
 
     def close(self) -> None:
         self.store.close()
+
+
+def resolve_articles_dir(settings: Settings, store: Store, explicit: Path | None = None) -> Path:
+    """``explicit`` > BOT_ARTICLES > the directory recorded at the last reindex (if it still
+    exists) > the default data/articles. A database built with ``reindex --articles DIR`` keeps
+    using DIR for a plain ``reindex``."""
+    if explicit is not None:
+        return Path(explicit)
+    if settings.articles_dir_set:
+        return settings.articles_dir
+    recorded = store.meta("articles_dir")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    return settings.articles_dir
 
 
 def hash_key(settings: Settings, db_path: Path) -> bytes:

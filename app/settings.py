@@ -96,6 +96,7 @@ class Settings:
 
     db_path: Path
     articles_dir: Path
+    articles_dir_set: bool
     faq_seed_dir: Path
     text_dir: Path
     cache_dir: Path
@@ -152,6 +153,7 @@ class Settings:
         return cls(
             db_path=_path(env, "BOT_DB", "data/index.db"),
             articles_dir=_path(env, "BOT_ARTICLES", "data/articles"),
+            articles_dir_set=bool(env.get("BOT_ARTICLES")),
             faq_seed_dir=_path(env, "BOT_FAQ_SEED", "data/faq"),
             text_dir=ROOT / "data" / "text",
             cache_dir=ROOT / "data" / "cache",

@@ -67,7 +67,8 @@ def half_corpus(runtime, name: str, limit_in: int, limit_out: int, rebuild: bool
         datasets.write_articles(work, [p for p in data.passages if p["pid"] in even])
         reindex(Store(db), work, runtime.segmenter)
     store = Store(db)
-    retriever = PassageRetriever(store.passages, persons=runtime.segmenter.persons, places=runtime.segmenter.places)
+    retriever = PassageRetriever(store.passages, persons=runtime.segmenter.persons, places=runtime.segmenter.places,
+                                 is_word=runtime.segmenter.is_word)
     rng = random.Random(5)
     inside = [q for q in data.questions if q["pid"] in even]
     outside = [q for q in data.questions if q["pid"] not in even]

@@ -181,12 +181,16 @@ class FaqStaff:
         if group is None:
             raise FaqError(f"找不到问题组 {group_id}（请先运行 unanswered 查看当前的组号）")
         if to:
-            return self.edit(to, actor=actor, add_alternates=group.texts)
-        question, *rest = group.texts
-        if answer:
-            return self.add(question=question, answer=answer, alternates=rest, source=source, actor=actor, force=True)
-        record = self.store.faq.add({"question": question, "answer": PENDING_ANSWER, "alternates": rest,
-                                     "source": clean(source), "status": "disabled"}, actor=actor)
+            record = self.edit(to, actor=actor, add_alternates=group.texts)
+        else:
+            question, *rest = group.texts
+            if answer:
+                record = self.add(question=question, answer=answer, alternates=rest, source=source, actor=actor,
+                                  force=True)
+            else:
+                record = self.store.faq.add({"question": question, "answer": PENDING_ANSWER, "alternates": rest,
+                                             "source": clean(source), "status": "disabled"}, actor=actor)
+        self.store.log.set_outcome(group.question_ids, "promoted")
         return record
 
 

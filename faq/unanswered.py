@@ -2,8 +2,8 @@
 
 Grouping is greedy and deterministic: questions are visited oldest first and join the first
 group whose representative is similar (character ``fuzz.ratio`` >= :data:`SAME_AT` or, on
-content words, ``fuzz.token_set_ratio`` >= :data:`SAME_WORDS_AT`); otherwise they start a
-group. A group's id is ``G`` + the id of its oldest logged question, so the id printed by
+content words, ``fuzz.token_set_ratio`` >= :data:`SAME_WORDS_AT`, or the same nouns:
+怎么缴纳水费 / 水费怎么交); otherwise they start a group. Promoted questions leave the queue. A group's id is ``G`` + the id of its oldest logged question, so the id printed by
 ``bot.py unanswered`` still names the same group when ``bot.py faq promote`` runs later.
 """
 
@@ -33,32 +33,37 @@ class Group:
     last_at: str = ""
     texts: list[str] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
+    question_ids: list[int] = field(default_factory=list)
     _counts: Counter = field(default_factory=Counter, repr=False)
 
 
 def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -> list[Group]:
     """Group logged questions; returns groups by count (then recency), largest first."""
-    groups: list[tuple[Group, str, str]] = []  # (group, representative key, representative words)
+    groups: list[tuple[Group, str, str, str]] = []  # (group, representative key, words, nouns)
     for q in sorted(questions, key=lambda q: q.id):
         key = _STRIP.sub("", q.text_norm)
         if not key:
             continue
-        words = " ".join(sorted(segmenter.content_words(q.text_norm)))
+        content = segmenter.content_words(q.text_norm)
+        words = " ".join(sorted(content))
+        nouns = " ".join(sorted(w for w in content if len(w) >= 2 and segmenter.is_noun(w)))
         target = None
-        for group, rep_key, rep_words in groups:
+        for group, rep_key, rep_words, rep_nouns in groups:
             if fuzz.ratio(key, rep_key) >= SAME_AT or (words and rep_words and
-                                                       fuzz.token_set_ratio(words, rep_words) >= SAME_WORDS_AT):
+                                                       fuzz.token_set_ratio(words, rep_words) >= SAME_WORDS_AT) \
+                    or (nouns and nouns == rep_nouns):
                 target = group
                 break
         if target is None:
             target = Group(id=f"G{q.id}")
-            groups.append((target, key, words))
+            groups.append((target, key, words, nouns))
         target.count += 1
+        target.question_ids.append(q.id)
         target.last_at = max(target.last_at, q.at)
         target._counts[q.text_norm] += 1
         target.outcomes[q.outcome] += 1
     out = []
-    for group, _, _ in groups:
+    for group, _, _, _ in groups:
         group.texts = [t for t, _ in sorted(group._counts.items(), key=lambda tc: (-tc[1], tc[0]))]
         out.append(group)
     out.sort(key=lambda g: g.last_at, reverse=True)

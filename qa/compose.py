@@ -116,8 +116,17 @@ def passage_text(quote: str, citation: Citation, suggestions: list[str], *, hedg
     return text + suggestions_block(TEXT_SUGGEST, suggestions)
 
 
+TEXT_FAQ_SOURCE = "宛城区政策常见问题 {id}"
+
+
+def faq_source(faq_id: str, source: str) -> str:
+    """The citation of an FAQ entry: the source staff gave, or the entry itself (宛城区政策常见问题
+    F052) so that every answer names where it comes from."""
+    return source.strip() or TEXT_FAQ_SOURCE.format(id=faq_id)
+
+
 def faq_text(answer: str, source: str, suggestions: list[str], *, notice: str | None) -> str:
-    text = f"{answer}\n{TEXT_SOURCE.format(label=source)}" if source else answer
+    text = f"{answer}\n{TEXT_SOURCE.format(label=source)}"
     if notice:
         text += "\n" + notice
     return text + suggestions_block(TEXT_SUGGEST, suggestions)

@@ -97,10 +97,13 @@ def reindex(store: Store, articles_dir: Path, segmenter: Segmenter, *, wait_s: f
 
     Raises:
         qa.store.ReindexBusy: another reindex is running.
-        FileNotFoundError: ``articles_dir`` does not exist.
+        FileNotFoundError: ``articles_dir`` does not exist or holds no article (an empty
+            directory would silently empty the live index).
     """
     if not articles_dir.is_dir():
         raise FileNotFoundError(f"文章目录不存在：{articles_dir}")
+    if not article_paths(articles_dir):
+        raise FileNotFoundError(f"文章目录 {articles_dir} 里没有 .txt 或 .md 文章；为避免清空现有索引，未做重建。")
     started = time.perf_counter()
     token = store.acquire_reindex_lock(wait_s=wait_s)
     report = ReindexReport()
@@ -126,6 +129,7 @@ def reindex(store: Store, articles_dir: Path, segmenter: Segmenter, *, wait_s: f
             if progress:
                 progress(done, len(paths))
         counts = build.commit(pinyin=segmenter.pinyin)
+        store.set_meta("articles_dir", str(articles_dir.resolve()))
     finally:
         store.release_reindex_lock(token)
     report.documents, report.paragraphs, report.sentences = counts.documents, counts.paragraphs, counts.sentences

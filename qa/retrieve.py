@@ -69,11 +69,13 @@ class PassageRetriever:
     """Candidate generation and re-ranking over one :class:`~qa.store.PassageIndex`."""
 
     def __init__(self, index: PassageIndex, *, persons: frozenset[str] = frozenset(),
-                 places: frozenset[str] = frozenset()) -> None:
+                 places: frozenset[str] = frozenset(), is_word=lambda word: True) -> None:
         """``persons`` / ``places``: words the segmenter's dictionary tags as person and place
-        names (answer types 谁 and 哪里)."""
+        names (answer types 谁 and 哪里); ``is_word``: whether the dictionary knows a word
+        (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障)."""
         self.index = index
         self.persons, self.places = persons, places
+        self.is_word = is_word
 
     def _place_conflict(self, query_places: set[str], row: SentenceRow) -> bool:
         """The question names a place that neither the sentence's paragraph nor the title
@@ -146,7 +148,7 @@ class PassageRetriever:
         terms = []
         for term in query.terms:
             if term in lookups and not any(v in stats for v in term.variants):
-                extra = frozenset(self.index.homophones(pinyin(term.text)))
+                extra = frozenset(w for w in self.index.homophones(pinyin(term.text), limit=8) if self.is_word(w))
                 if extra:
                     term, changed = term.with_variants(extra), True
             terms.append(term)

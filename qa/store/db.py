@@ -26,6 +26,18 @@ class StoreError(RuntimeError):
     The message says what to do."""
 
 
+def describe_open_error(path: Path, exc: Exception) -> str:
+    """A message that says what to do about a database that cannot be used: a path or
+    permission problem (fix it; never delete the file, it holds the FAQ and the log) or a
+    damaged file (restore a backup)."""
+    text = str(exc)
+    if "unable to open" in text or "readonly" in text or "read-only" in text or Path(path).is_dir():
+        return (f"无法打开数据库 {path}（{text}）：请确认路径是一个文件、所在目录存在且可写，"
+                f"并且当前用户有读写权限（机器人需要写入问题日志）。")
+    return (f"数据库 {path} 已损坏或不是机器人的数据库（{text}）：请停止机器人，用备份恢复"
+            f"（python3 bot.py backup 生成的文件），再运行 python3 bot.py check。")
+
+
 class Database:
     """One SQLite file shared by threads (one connection per thread) and processes.
 
@@ -60,8 +72,7 @@ class Database:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot open database {self.path}: {exc}; "
-                                 f"restore it from a backup or delete it and run `python bot.py reindex`") from exc
+                raise StoreError(describe_open_error(self.path, exc)) from exc
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
             with self._lock:

@@ -129,6 +129,15 @@ class QuestionLog:
         args.append(limit)
         return [(r[0], r[1]) for r in self.db.conn.execute(sql, args)]
 
+    def set_outcome(self, question_ids: list[int], outcome: str) -> int:
+        """Re-label logged questions (``promoted`` once staff turned them into an FAQ entry)."""
+        if not question_ids:
+            return 0
+        with self.db.write() as conn:
+            marks = ",".join("?" * len(question_ids))
+            return conn.execute(f"UPDATE questions SET outcome=? WHERE id IN ({marks})",
+                                [outcome, *question_ids]).rowcount
+
     def delete_user(self, user_hash: str) -> int:
         """Delete everything logged for one user (WeChat unsubscribe). Returns rows deleted."""
         with self.db.write() as conn:

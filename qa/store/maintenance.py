@@ -32,8 +32,9 @@ class CheckReport:
         return not self.problems
 
 
-def check(db: Database, article_ids: set[str] | None = None) -> CheckReport:
-    """Verify the database; ``article_ids`` are the doc ids the articles directory holds now.
+def check(db: Database, article_ids: set[str] | None = None, *, hash_key_missing: Path | None = None) -> CheckReport:
+    """Verify the database; ``article_ids`` are the doc ids the articles directory holds now;
+    ``hash_key_missing`` is the key file path when neither it nor BOT_HASH_KEY exists.
 
     Never raises for a damaged file: damage is reported as a problem.
     """
@@ -82,6 +83,10 @@ def check(db: Database, article_ids: set[str] | None = None) -> CheckReport:
     report.notes.append(f"常见问题：{faq_total} 条（停用 {disabled} 条）；问题日志 {utils['questions'].count} 条。")
     if blank:
         report.problems.append(f"{blank} 条常见问题的问题或答案为空：请用 faq edit 补全或 faq disable。")
+    if hash_key_missing is not None and conn.execute(
+            "SELECT 1 FROM questions WHERE user_hash IS NOT NULL LIMIT 1").fetchone():
+        report.notes.append(f"没有找到哈希密钥 {hash_key_missing}：如果是从备份恢复的，请把备份的 .key 文件一起复制回来，"
+                            f"否则之前记录的用户将无法对应（例如退订时删除其数据）。")
     lock = conn.execute("SELECT value FROM meta WHERE key='reindex_lock'").fetchone()
     if lock:
         holder = json.loads(lock[0])
