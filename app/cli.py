@@ -54,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stdout_utf8() -> None:
+    """UTF-8 on stdout/stderr whatever the locale; undecodable input bytes become U+FFFD
+    (one bad line must not end a --stdin run)."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
             stream.reconfigure(encoding="utf-8", errors="replace")
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
 
 
 def cmd_ask(args, settings: Settings) -> int:

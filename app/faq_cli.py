@@ -10,6 +10,14 @@ import time
 from pathlib import Path
 
 
+def _positive(value: str) -> int:
+    import argparse
+
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"需要正整数，收到的是 {value!r}")
+    return int(value)
+
+
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -94,7 +102,7 @@ def add_commands(sub, add_db) -> None:
 
     unanswered = sub.add_parser("unanswered", help="staff: similar unanswered questions, grouped, with counts")
     unanswered.add_argument("--since", default=None, metavar="DATE", help="YYYY-MM-DD (default: 30 days ago)")
-    unanswered.add_argument("--limit", type=int, default=30)
+    unanswered.add_argument("--limit", type=_positive, default=30, help="groups shown (default 30)")
     unanswered.add_argument("--json", action="store_true")
     add_db(unanswered)
     unanswered.set_defaults(handler=run_unanswered)

@@ -20,6 +20,7 @@ Every callback query is answered.
 from __future__ import annotations
 
 import asyncio
+import re
 import contextlib
 import logging
 from typing import TYPE_CHECKING
@@ -111,7 +112,7 @@ def strip_bot_mentions(text: str, entities, username: str | None, bot_id: int) -
     Entity offsets are UTF-16 code units (https://core.telegram.org/bots/api#messageentity).
     Returns (text without the mentions, whether the bot was mentioned).
     """
-    encoded = text.encode("utf-16-le")
+    encoded = text.encode("utf-16-le", "surrogatepass")  # a broken client may send lone surrogates
     spans = []
     for entity in entities or ():
         start, end = entity.offset * 2, (entity.offset + entity.length) * 2
@@ -230,7 +231,7 @@ class Residents:
             return
         question = None
         faq_id = None
-        if kind == "ex" and rest.isdigit() and int(rest) < len(smalltalk.EXAMPLES):
+        if kind == "ex" and _ASCII_NUMBER.fullmatch(rest) and int(rest) < len(smalltalk.EXAMPLES):
             question = smalltalk.EXAMPLES[int(rest)]
         elif kind == "faq" and rest:
             faq_id = rest
@@ -265,7 +266,7 @@ class Residents:
     async def _feedback(self, update: Update, rest: str) -> None:
         query = update.callback_query
         question_id, _, value = rest.partition(":")
-        if not question_id.isdigit() or value not in ("0", "1"):
+        if not _ASCII_NUMBER.fullmatch(question_id) or value not in ("0", "1"):
             await _answer_query(query, TEXT_BUTTON_EXPIRED)
             return
         recorded = await asyncio.to_thread(self.runtime.service.feedback, int(question_id), value == "1")
@@ -274,6 +275,10 @@ class Residents:
         if recorded and message is not None and message.is_accessible:
             with contextlib.suppress(BadRequest):  # e.g. already edited by a second press
                 await message.edit_reply_markup(without_feedback(message.reply_markup))
+
+
+#: Button data numbers: ASCII digits that fit SQLite's 64-bit integers ('²'.isdigit() is True).
+_ASCII_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 async def _answer_query(query, text: str | None = None, *, alert: bool = False) -> None:

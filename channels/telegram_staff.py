@@ -232,7 +232,8 @@ class StaffCommands:
     async def unanswered(self, update: Update, context, actor: str) -> None:
         message = update.effective_message
         argument = command_argument(message).strip()
-        days = int(argument) if argument.isdigit() and 0 < int(argument) <= 3650 else UNANSWERED_DAYS
+        days = int(argument) if re.fullmatch(r"[0-9]{1,4}", argument) and 0 < int(argument) <= 3650 \
+            else UNANSWERED_DAYS
         since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
         groups = await asyncio.to_thread(self.faq.unanswered, since)
         await self._audit(actor, "unanswered", f"{days}d")

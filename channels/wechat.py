@@ -33,9 +33,12 @@ Log lines carry no token, key, signature, OpenID or message text.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -51,6 +54,12 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 #: Largest distance between the ``timestamp`` parameter and our clock, in seconds (issue 5).
 TIMESTAMP_WINDOW_S = 300
+#: The platform posts a few hundred bytes at once; a body still arriving after this many
+#: seconds is a slow-loris client holding a connection (refused with 408).
+BODY_TIMEOUT_S = 10.0
+#: (timestamp, nonce) pairs remembered for replay detection in plaintext mode (about 2 x 300 s
+#: of traffic at 300 messages/s would be 180,000; the oldest are dropped beyond this bound).
+MAX_REMEMBERED_PAIRS = 200_000
 TEXT_PLAIN = "text/plain; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 
@@ -72,6 +81,7 @@ EMPTY = HttpReply(200, "")
 FORBIDDEN = HttpReply(403, "forbidden")
 BAD_REQUEST = HttpReply(400, "bad request")
 TOO_LARGE = HttpReply(413, "request body too large")
+TIMEOUT = HttpReply(408, "request body too slow")
 
 
 class BodyTooLarge(Exception):
@@ -129,6 +139,7 @@ class WeChatEndpoint:
         self.handler, self.token, self.crypto, self.wecom, self.clock = handler, token, crypto, wecom, clock
         self.name = "wecom" if wecom else "wechat"
         self.no_reply = EMPTY if wecom else SUCCESS
+        self._pairs: OrderedDict[tuple[str, str], tuple[bytes, float]] = OrderedDict()
 
     async def handle(self, method: str, query: Mapping[str, str], content_length: str | None,
                      body: AsyncIterable[bytes]) -> HttpReply:
@@ -137,12 +148,18 @@ class WeChatEndpoint:
         try:
             if method in ("GET", "HEAD"):
                 return self.verify(query)
-            raw = await read_body(body, content_length)
+            raw = await asyncio.wait_for(read_body(body, content_length), BODY_TIMEOUT_S)
             return await self.receive(query, raw, started=started)
         except BodyTooLarge:
             log.info("%s: refused a body over %d bytes (413)", self.name, MAX_BODY_BYTES)
             return TOO_LARGE
+        except asyncio.TimeoutError:
+            log.info("%s: request body not received within %.0f s (408)", self.name, BODY_TIMEOUT_S)
+            return TIMEOUT
         except Exception as exc:  # the last line of defence: never a 500 to the platform
+            if type(exc).__name__ == "ClientDisconnect":  # the sender went away; nothing to answer
+                log.info("%s: client disconnected before the body was read", self.name)
+                return self.no_reply
             log.error("%s: unexpected %s; replied success", self.name, type(exc).__name__, exc_info=True)
             return self.no_reply
 
@@ -177,6 +194,11 @@ class WeChatEndpoint:
         if not check_timestamp(timestamp, self.clock(), max_skew=TIMESTAMP_WINDOW_S):
             return self._refuse(FORBIDDEN, "timestamp missing or outside the window")
         encrypted = self.wecom or (query.get("encrypt_type") or "raw").strip().lower() == "aes"
+        # A plaintext-mode signature covers no body: a (timestamp, nonce) seen before with
+        # another body may be a captured signature carrying a forged message. Logged for the
+        # admin, not refused: the protocol allows it and some senders reuse nonces.
+        if not encrypted and not self._fresh_pair(timestamp, nonce, raw):
+            log.warning("%s: a timestamp/nonce pair was reused with a different body (possible replay)", self.name)
         signature = query.get("signature")
         # Official Accounts sign every POST with ``signature`` (also in safe mode, where
         # msg_signature additionally covers the body): check it whenever it is sent, and
@@ -221,6 +243,22 @@ class WeChatEndpoint:
         reply_nonce = _fresh_nonce()
         encrypt_b64, reply_signature = self.crypto.encrypt(reply, nonce=reply_nonce, timestamp=str(now))
         return HttpReply(200, render_encrypted_envelope(encrypt_b64, reply_signature, now, reply_nonce), XML)
+
+    def _fresh_pair(self, timestamp: str, nonce: str, raw: bytes) -> bool:
+        """Plaintext mode signs only (token, timestamp, nonce), not the body, so a captured
+        signature could carry any message for TIMESTAMP_WINDOW_S. Remember each pair with its
+        body hash: True for a new pair or a retry (same body), False for a different body."""
+        now = self.clock()
+        digest = hashlib.sha256(raw).digest()
+        while self._pairs and next(iter(self._pairs.values()))[1] < now - 2 * TIMESTAMP_WINDOW_S:
+            self._pairs.popitem(last=False)
+        seen = self._pairs.get((timestamp, nonce))
+        if seen is not None:
+            return seen[0] == digest
+        self._pairs[(timestamp, nonce)] = (digest, now)
+        if len(self._pairs) > MAX_REMEMBERED_PAIRS:
+            self._pairs.popitem(last=False)
+        return True
 
     def _refuse(self, reply: HttpReply, reason: str) -> HttpReply:
         log.info("%s: refused with %d: %s", self.name, reply.status, reason)

@@ -17,6 +17,26 @@ HEADER = ["id", "question", "alternates", "answer", "source"]
 OPTIONAL = ["tags"]
 MAX_FIELD_CHARS = {"id": 40, "question": 200, "alternates": 4000, "answer": 4000, "source": 500, "tags": 500}
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+# C0/C1 controls (tab and newline are kept: answers may have line breaks), zero-width and bidi
+# formatting characters: invisible in a cell, harmful in a reply or a worksheet.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# A leading = + - @ makes a cell a formula in Excel and LibreOffice (CSV injection, OWASP);
+# export writes such cells with a leading apostrophe, which import removes again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean(text: str | None) -> str:
+    """A staff field without control, zero-width and bidi characters, stripped."""
+    return _CONTROL.sub("", text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _unescape_formula(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
+
+
+def _escape_formula(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") and value[1:2] in _FORMULA_START \
+        else value
 
 
 class FaqFileError(ValueError):
@@ -24,17 +44,27 @@ class FaqFileError(ValueError):
 
 
 def split_list(value: str) -> list[str]:
-    """``"甲|乙| 丙 "`` -> ``["甲", "乙", "丙"]`` (blanks dropped, order and duplicates kept once)."""
-    return list(dict.fromkeys(part.strip() for part in (value or "").split("|") if part.strip()))
+    """``"甲|乙| 丙 "`` -> ``["甲", "乙", "丙"]`` (cleaned, blanks dropped, duplicates kept once)."""
+    return list(dict.fromkeys(clean(part) for part in (value or "").split("|") if clean(part)))
 
 
 def _decode(raw: bytes, name: str) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
+        raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # Not UTF-8 as a whole. GB18030 decodes almost any bytes, so first make sure the file is
+    # not UTF-8 lines mixed with GB18030 lines (pasted from two sources): that would import
+    # as mojibake.
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if max(line, default=0) >= 0x80:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            raise FaqFileError(f"{name} 第{number}行：文件里混用了 UTF-8 和 GB18030 两种编码，请整份另存为同一种编码")
     try:
         return raw.decode("gb18030")
     except UnicodeDecodeError as exc:
@@ -94,7 +124,7 @@ def read_entries(path: Path) -> list[dict]:
     for line, row in rows[1:]:
         if len(row) > len(header):
             raise FaqFileError(f"{name} 第{line}行：列数多于表头（{len(row)} > {len(header)}），请检查是否有未加引号的逗号")
-        values = dict(zip(header, [c.strip() for c in row] + [""] * (len(header) - len(row))))
+        values = dict(zip(header, [clean(_unescape_formula(c.strip())) for c in row] + [""] * (len(header) - len(row))))
         for field_name, limit in MAX_FIELD_CHARS.items():
             if len(values.get(field_name, "")) > limit:
                 raise FaqFileError(f"{name} 第{line}行：{field_name} 超过 {limit} 字")
@@ -121,9 +151,20 @@ def _export_rows(records) -> list[list[str]]:
     return rows
 
 
+def _csv_rows(records) -> list[list[str]]:
+    return [[_escape_formula(cell) for cell in row] for row in _export_rows(records)]
+
+
 def write_entries(path: Path, records) -> int:
     """Write entries to ``path`` (.csv as UTF-8 with BOM so Excel opens it, or .xlsx).
-    Importing the file back reproduces the same entries. Returns the number written."""
+    Importing the file back reproduces the same entries. Cells that would start a formula are
+    written as text (a leading ' in CSV, a text cell in XLSX). Returns the number written.
+
+    Raises:
+        FaqFileError: the directory does not exist or cannot be written.
+    """
+    if not path.parent.exists():
+        raise FaqFileError(f"目录不存在：{path.parent}")
     rows = _export_rows(records)
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -132,7 +173,7 @@ def write_entries(path: Path, records) -> int:
         sheet = workbook.active
         sheet.title = "FAQ"
         for row in rows:
-            sheet.append(row)
+            sheet.append([_CONTROL.sub("", cell) for cell in row])  # XML forbids control characters
             for cell in sheet[sheet.max_row]:
                 if isinstance(cell.value, str) and cell.value.startswith("="):
                     cell.data_type = "s"  # text, never a formula
@@ -141,5 +182,5 @@ def write_entries(path: Path, records) -> int:
         workbook.save(path)
     else:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerows(rows)
+            csv.writer(handle).writerows(_csv_rows(records))
     return len(rows) - 1

@@ -7,11 +7,10 @@ Errors are small named exceptions whose messages are Chinese sentences staff can
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from faq.io import FaqFileError, read_entries, split_list, write_entries
+from faq.io import FaqFileError, clean, read_entries, split_list, write_entries
 from faq.matcher import FaqMatcher
 from faq.unanswered import Group, group_questions
 from qa.store import Store
@@ -25,7 +24,6 @@ MAX_ANSWER_CHARS = 4000
 #: Placeholder answer of entries created from an unanswered group without an answer; such
 #: entries stay disabled until staff write the answer (faq edit ID --answer ... --enable).
 PENDING_ANSWER = "（待工作人员补充答案）"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 
 
 class FaqError(ValueError):
@@ -39,11 +37,6 @@ class NearDuplicate(FaqError):
         super().__init__(f"与已有条目 {entry.id}「{entry.question}」非常相似（相似度 {score:.0f}）。"
                          f"如确需新增，请加 --force；或用 faq edit {entry.id} --add-alternates 把它加为该条目的问法。")
         self.entry, self.score = entry, score
-
-
-def clean(text: str | None) -> str:
-    """Strip control and zero-width characters and surrounding space from a staff field."""
-    return _CONTROL.sub("", text or "").strip()
 
 
 def _required(name: str, value: str | None, limit: int) -> str:
@@ -91,7 +84,7 @@ class FaqStaff:
         """
         question = _required("问题", question, MAX_QUESTION_CHARS)
         answer = _required("答案", answer, MAX_ANSWER_CHARS)
-        alts = split_list(alternates) if isinstance(alternates, str) else [clean(a) for a in alternates or [] if clean(a)]
+        alts = split_list(alternates if isinstance(alternates, str) else "|".join(alternates or []))
         if not force:
             for text in [question, *alts]:
                 match = self._matcher().match(text)
@@ -115,9 +108,9 @@ class FaqStaff:
         if answer is not None:
             changes["answer"] = _required("答案", answer, MAX_ANSWER_CHARS)
         if alternates is not None:
-            changes["alternates"] = split_list(alternates) if isinstance(alternates, str) else list(alternates)
+            changes["alternates"] = split_list(alternates if isinstance(alternates, str) else "|".join(alternates))
         if add_alternates:
-            extra = split_list(add_alternates) if isinstance(add_alternates, str) else list(add_alternates)
+            extra = split_list(add_alternates if isinstance(add_alternates, str) else "|".join(add_alternates))
             base = changes.get("alternates", current.alternates)
             changes["alternates"] = list(dict.fromkeys([*base, *extra]))
         if source is not None:
@@ -149,10 +142,7 @@ class FaqStaff:
         Raises:
             faq.io.FaqFileError: the file is invalid (the message names the line); nothing changed.
         """
-        entries = read_entries(path)
-        for entry in entries:
-            for key in ("question", "answer", "source"):
-                entry[key] = clean(entry[key])
+        entries = read_entries(path)  # fields arrive cleaned and validated
         added, updated, unchanged = self.store.faq.write_many(entries, actor=actor, origin="import")
         return ImportReport(added, updated, unchanged)
 

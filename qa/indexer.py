@@ -112,13 +112,19 @@ def reindex(store: Store, articles_dir: Path, segmenter: Segmenter, *, wait_s: f
         paths = article_paths(articles_dir)
         pid = sid = 1
         last_beat = time.monotonic()
+        seen: dict[str, str] = {}
         for done, path in enumerate(paths, 1):
+            rel = str(path.relative_to(articles_dir))
             try:
                 doc = load_article(path, articles_dir)
             except (ArticleError, OSError) as exc:
-                report.skipped.append((str(path.relative_to(articles_dir)), str(exc)))
+                report.skipped.append((rel, str(exc)))
                 log.warning("skipped %s: %s", path, exc)
                 continue
+            if doc.doc_id in seen:
+                report.skipped.append((rel, f"与 {seen[doc.doc_id]} 的文档编号相同（只差扩展名），已跳过"))
+                continue
+            seen[doc.doc_id] = rel
             document, paragraphs, sentences = document_rows(doc, segmenter, pid, sid)
             pid += len(paragraphs)
             sid += len(sentences)

@@ -102,6 +102,11 @@ def _markdown_lines(text: str) -> list[str]:
     return out
 
 
+# Bidi overrides and isolates, zero-width and other format controls: invisible in print, but
+# they reorder or hide text in a reply (a quote could look like something it is not).
+_FORMAT_CONTROLS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _blocks(lines: list[str]) -> list[_Block]:
     blocks, gap, current = [], 0, []
     for line in lines + [""]:
@@ -146,8 +151,11 @@ def _continues(prev: str, nxt: str) -> bool:
 
 
 def _join(prev: str, nxt: str) -> str:
-    sep = " " if prev[-1].isascii() and prev[-1].isalnum() and nxt[0].isascii() and nxt[0].isalnum() else ""
-    return prev + sep + nxt
+    """Rejoin a broken line: no space between CJK characters (骨干工 + 业企业), one space where two
+    Latin words or numbers would otherwise run together (…11户 + 002… keeps its boundary)."""
+    ascii_both = prev[-1].isascii() and prev[-1].isalnum() and nxt[0].isascii() and nxt[0].isalnum()
+    number_next = nxt[0].isdigit() and not _ends_sentence(prev) and prev[-1].isalnum()
+    return prev + (" " if ascii_both or number_next else "") + nxt
 
 
 def _merge_lines(blocks: list[_Block]) -> list[_Block]:
@@ -186,8 +194,9 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
         bare = text.lstrip("\x00")
         if len(bare) <= 60 and (_BYLINE.match(bare) or (i <= 3 and _BYLINE_ANY.search(bare) and not _ends_sentence(bare))):
             roles[i] = "byline"
-        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts)):
-            roles[i] = "heading"
+        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts)
+                                          and not _heading_like(texts[i + 1])):
+            roles[i] = "heading"  # a run of short lines is a table or list, not headings
         elif len(text) <= CAPTION_MAX_CHARS and (
             _CAPTION_HINT.search(text) or (blocks[i].gap >= 2 and len(_SENTENCE_END.findall(text)) <= 1)
         ) and i > (title_at or 0):
@@ -196,6 +205,11 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
 
 
 _PAIRS = {"（": "）", "(": ")", "【": "】", "[": "]", "《": "》"}
+#: Longest sentence kept whole, in characters. Text without sentence punctuation (tables,
+#: lists, OCR output) is cut at the last comma or space before this length, else hard: a quote
+#: must stay a sentence, not a page (the seed article's longest sentence has 120 characters).
+MAX_SENTENCE_CHARS = 160
+_SOFT_BREAK = "，,、：:）) "
 #: A bracket that does not close within this many characters is treated as a stray mark.
 _BRACKET_SPAN = 80
 
@@ -234,7 +248,17 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     bounds = [m.end() for m in _SENTENCE_END.finditer(text) if not inside[m.start()]]
     if not bounds or bounds[-1] != len(text):
         bounds.append(len(text))
+    capped: list[int] = []
+    previous = 0
     for end in bounds:
+        while end - previous > MAX_SENTENCE_CHARS:
+            window = text[previous:previous + MAX_SENTENCE_CHARS]
+            cut = max(window.rfind(c) for c in _SOFT_BREAK)
+            previous += cut + 1 if cut > MAX_SENTENCE_CHARS // 3 else MAX_SENTENCE_CHARS
+            capped.append(previous)
+        capped.append(end)
+        previous = end
+    for end in capped:
         chunk = text[start:end]
         lead = len(chunk) - len(chunk.lstrip())
         trail = len(chunk.rstrip())
@@ -265,6 +289,7 @@ def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown:
     """
     text = _decode(raw, Path(path or doc_id)).replace("\r\n", "\n").replace("\r", "\n")
     meta, body = _front_matter(text)
+    body = _FORMAT_CONTROLS.sub("", body)
     lines = _markdown_lines(body) if markdown else [line.strip() for line in body.split("\n")]
     blocks = _blocks(lines)
     if not blocks:

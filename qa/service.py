@@ -21,7 +21,7 @@ from qa.compose import Answer, Citation
 from qa.query import MAX_QUESTION_CHARS, Query, analyse
 from qa.retrieve import PassageResult, PassageRetriever
 from qa.store import Store, StoreError
-from qa.text import Segmenter, normalize
+from qa.text import Segmenter, normalize, valid_unicode
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Service:
             An :class:`~qa.compose.Answer`; ``kind`` is "none" for refusals and bad input.
         """
         started = time.perf_counter()
-        raw = text if isinstance(text, str) else ""
+        raw = valid_unicode(text) if isinstance(text, str) else ""
         answer = self._answer(raw)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         if log_question and answer.outcome != "invalid":
@@ -217,6 +217,8 @@ class Service:
         self.store.log.audit(actor, action, detail)
 
     def _answer(self, raw: str) -> Answer:
+        if len(raw) > MAX_QUESTION_CHARS and (raw[:1].isspace() or raw[:1] in "\u200b\u200c\u200d\ufeff"):
+            raw = raw.lstrip(" \t\r\n\u3000\u200b\u200c\u200d\ufeff")  # a paste with padding in front
         truncated = len(raw) > MAX_QUESTION_CHARS
         head = raw[:MAX_QUESTION_CHARS * 2]  # normalisation can only shorten; cap the work first
         norm = normalize(head)
@@ -252,6 +254,10 @@ class Service:
         return replace(answer, citations=list(answer.citations), suggestions=list(answer.suggestions))
 
     def _answer_query(self, question: str, query: Query, notice: str | None) -> Answer:
+        if query.terms and all(t.numeric for t in query.terms) and len(query.terms) <= 2:
+            # 「-1」, 「1」, 「' OR 1=1 --」: a bare number is no question; any sentence with it
+            # would match confidently. Ask for words instead.
+            return Answer(question, compose.TEXT_NOT_TEXT, "none", 0.0, outcome="invalid", notice=notice)
         faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
         passage = self.retriever.retrieve(query)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0

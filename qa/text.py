@@ -30,6 +30,16 @@ _SPACE = re.compile(r"\s+")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (from undecodable bytes: invalid UTF-8 on stdin, broken
+    clients) replaced by U+FFFD, so it can be encoded, logged and printed. Valid pairs stay."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def normalize(text: str) -> str:
     """Search key for ``text``: the form both questions and sentences are indexed under.
 
@@ -45,7 +55,7 @@ def normalize(text: str) -> str:
         The normalised string; idempotent (``normalize(normalize(x)) == normalize(x)``) and
         never raises. Lengths differ from the input, so offsets must come from the original.
     """
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", valid_unicode(text))
     text = _INVISIBLE.sub("", text)
     text = _T2S.convert(text).lower()
     text = unicodedata.normalize("NFKC", text)

@@ -144,3 +144,27 @@ def test_unreadable_database_is_a_clear_message(tmp_path):
     result = run_bot("ask", "你好", db=db)
     assert result.returncode == 1 and "Traceback" not in result.stderr and "不是" not in result.stdout
     assert "backup" in result.stderr or "reindex" in result.stderr
+
+
+def test_stdin_with_invalid_utf8_keeps_one_result_per_line(db_path):
+    import subprocess
+    import sys
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env["BOT_HASH_KEY"] = "test-key-0123456789abcdef"
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "ask", "--stdin", "--json", "--db", str(db_path)],
+                            input="宛城区2020年脱贫多少人\n".encode() + b"\xff\xfe\n" + "扶贫车间哪天复工的\n".encode(),
+                            capture_output=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(lines) == 3 and lines[1]["kind"] == "none" and "3月19日" in lines[2]["answer"]
+
+
+def test_same_name_txt_and_md_are_indexed_once(db_path, tmp_path):
+    articles = tmp_path / "arts"
+    articles.mkdir()
+    (articles / "a.txt").write_text("---\ntitle: 甲\n---\n\n甲文的内容。", encoding="utf-8")
+    (articles / "a.md").write_text("# 乙\n\n乙文的内容。", encoding="utf-8")
+    result = run_bot("reindex", "--articles", str(articles), db=db_path)
+    assert result.returncode == 0 and "1 篇文章" in result.stdout and "文档编号相同" in result.stdout

@@ -148,3 +148,50 @@ def test_unanswered_groups_and_promote(staff, service):
         staff.edit(new.id, actor="cli:t", enable=True)
     with pytest.raises(FaqError, match="找不到问题组"):
         staff.promote("G999999", actor="cli:t", since="2000-01-01", to="F001")
+
+
+def test_import_refuses_fields_that_are_only_invisible_characters(tmp_path):
+    path = tmp_path / "zw.csv"
+    path.write_bytes("id,question,alternates,answer,source\nZW1,\u200b,扶贫车间哪天复工的,\u200b,\n".encode())
+    with pytest.raises(FaqFileError, match="第2行：question 不能为空"):
+        read_entries(path)
+
+
+def test_import_rows_without_id_never_take_an_id_named_later_in_the_file(staff, tmp_path, runtime):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,question,alternates,answer,source\n,第一条新问题是什么,,答案一,来源\nF052,第二条新问题是什么,,答案二,来源\n",
+                    encoding="utf-8")
+    report = staff.import_file(path, actor="cli:t")
+    assert (report.added, report.updated) == (2, 0)
+    answers = {r.answer for r in runtime.store.faq.all()}
+    assert {"答案一", "答案二"} <= answers
+
+
+def test_mixed_encodings_are_refused_not_garbled(tmp_path):
+    path = tmp_path / "mixed.csv"
+    head = "id,question,alternates,answer,source\n"
+    path.write_bytes((head + "M1,残疾人补贴怎么领取,,到民政所申请,测试\n").encode("gb18030")
+                     + "M2,教育资助怎么申请,,测试资料,你好\n".encode())
+    with pytest.raises(FaqFileError, match="混用"):
+        read_entries(path)
+
+
+def test_formula_cells_are_exported_as_text_and_round_trip(tmp_path):
+    records = [FaqRecord(id="X1", question='=HYPERLINK("http://evil.example","点我")', answer="+1", source="@x",
+                         alternates=["-2"])]
+    path = tmp_path / "f.csv"
+    write_entries(path, records)
+    raw = path.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in raw and ",'+1," in raw
+    back = read_entries(path)[0]
+    assert (back["question"], back["answer"], back["source"], back["alternates"]) == (
+        '=HYPERLINK("http://evil.example","点我")', "+1", "@x", ["-2"])
+
+
+def test_control_characters_never_reach_entries_or_xlsx(staff, tmp_path):
+    record = staff.add(question="控制字符测试问题", answer="答案", alternates="alt\x01one|\x1b[31mred", actor="cli:t",
+                       force=True)
+    assert record.alternates == ["altone", "[31mred"]
+    assert staff.export_file(tmp_path / "out.xlsx") > 50
+    with pytest.raises(FaqFileError, match="目录不存在"):
+        staff.export_file(tmp_path / "missing" / "out.csv")

@@ -107,3 +107,23 @@ def test_split_sentences_keeps_closing_quotes_and_offsets():
     assert [s.text for s in parts] == ["他说:“好。”", "然后走了!", "最后;", "还有……", "结束"]
     for s in parts:
         assert text[s.start - 10:s.end - 10] == s.text
+
+
+def test_text_without_sentence_punctuation_is_cut_into_sentences():
+    rows = "\n".join(f"{i:03d}号村光伏电站的年收益为{i}万元，带动周边贫困户共{i}户参与分红和务工增收" for i in range(1, 200))
+    doc = parse_article(("表格\n\n" + rows).encode(), doc_id="t")
+    longest = max(len(s.text) for s in doc.sentences)
+    assert longest <= 160
+    assert "务工增收 002号村" in doc.cleaned_text  # rejoined lines keep a boundary before a number
+
+
+def test_a_run_of_short_lines_is_a_table_not_headings():
+    rows = "\n\n".join(f"第{i}村 光伏电站 年收益{i}万元" for i in range(1, 6))
+    doc = parse_article(("村级光伏收益\n\n" + rows).encode(), doc_id="t")
+    assert [p.role for p in doc.paragraphs] == ["title"] + ["body"] * 5
+    assert len(doc.sentences) == 5
+
+
+def test_bidi_and_format_controls_are_removed_from_articles():
+    doc = parse_article("标题\n\n正文\u202e说明\u2066有\u200b10个乡镇。".encode(), doc_id="b")
+    assert doc.paragraphs[-1].text == "正文说明有10个乡镇。"

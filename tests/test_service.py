@@ -157,3 +157,21 @@ def test_answer_never_raises_and_citations_hold(service, text):
     assert 0.0 <= answer.confidence <= 1.0
     assert answer.answer
     assert_valid_citations(service, answer)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "宛城区\udcff脱贫多少人", "a\udfff"])
+def test_lone_surrogates_never_raise(service, text):
+    answer = service.answer(text, log_question=True)
+    answer.answer.encode("utf-8")
+    answer.question.encode("utf-8")
+
+
+@pytest.mark.parametrize("text", ["-1", "1", "\" OR 1=1 --", "2652"])
+def test_a_bare_number_is_not_a_question(service, text):
+    answer = service.answer(text, log_question=False)
+    assert answer.kind == "none" and answer.answer == TEXT_NOT_TEXT
+
+
+def test_padding_before_a_long_paste_does_not_hide_the_question(service):
+    answer = service.answer(" " * 500 + "宛城区2020年脱贫多少人？", log_question=False)
+    assert "2652" in answer.answer

@@ -92,15 +92,19 @@ class FaqRows:
                       json.dumps(new, ensure_ascii=False) if new is not None else None))
 
     @staticmethod
-    def next_id(conn: sqlite3.Connection) -> str:
-        """``F`` + one more than the largest numeric suffix of ``F<digits>`` ids (F001 style)."""
+    def next_id(conn: sqlite3.Connection, reserved: frozenset[str] = frozenset()) -> str:
+        """``F`` + one more than the largest numeric suffix of ``F<digits>`` ids (F001 style),
+        skipping ``reserved`` ids (those named later in the same import file)."""
         row = conn.execute("SELECT MAX(CAST(SUBSTR(id, 2) AS INTEGER)) FROM faq_entries "
                            "WHERE id GLOB 'F[0-9]*' AND SUBSTR(id, 2) NOT GLOB '*[^0-9]*'").fetchone()
-        return f"F{(row[0] or 0) + 1:03d}"
+        number = (row[0] or 0) + 1
+        while f"F{number:03d}" in reserved:
+            number += 1
+        return f"F{number:03d}"
 
     def _insert(self, conn: sqlite3.Connection, values: dict, actor: str, origin: str,
-                seed_hash: str | None) -> FaqRecord:
-        faq_id = values.get("id") or self.next_id(conn)
+                seed_hash: str | None, reserved: frozenset[str] = frozenset()) -> FaqRecord:
+        faq_id = values.get("id") or self.next_id(conn, reserved)
         now = utc_now()
         record = FaqRecord(id=faq_id, question=values["question"], answer=values["answer"],
                            alternates=list(values.get("alternates") or []), source=values.get("source") or "",
@@ -164,12 +168,13 @@ class FaqRows:
         """All-or-nothing upsert by id (import). Entries without id get new ids.
         Returns (added, updated, unchanged)."""
         added = updated = unchanged = 0
+        reserved = frozenset(v["id"] for v in entries if v.get("id"))
         with self.db.write() as conn:
             for values in entries:
                 row = conn.execute("SELECT * FROM faq_entries WHERE id=?", (values["id"],)).fetchone() \
                     if values.get("id") else None
                 if row is None:
-                    self._insert(conn, values, actor, origin, None)
+                    self._insert(conn, values, actor, origin, None, reserved)
                     added += 1
                 else:
                     current = _record(row)
