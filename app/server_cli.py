@@ -16,6 +16,10 @@ import sys
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+#: Idle keep-alive of client connections, seconds. uvicorn's default (5 s) is shorter than the
+#: idle timeout of usual reverse proxies (nginx keepalive_timeout 75 s): a proxy reusing a
+#: connection uvicorn just closed gets no response (seen in bench/mixed_load.py).
+KEEP_ALIVE_S = 75
 #: Answered once before serving, to build the FAQ matcher and warm the caches.
 WARM_UP_QUESTION = "宛城区2020年脱贫多少人？"
 
@@ -84,7 +88,7 @@ def cmd_serve(args, settings) -> int:
                  else "off", "on" if settings.wecom_token else "off")
         config = uvicorn.Config(app, host=args.host, port=port, workers=1, lifespan="on", access_log=False,
                                 server_header=False, log_level="debug" if settings.debug else "info",
-                                timeout_graceful_shutdown=10)
+                                timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S)
         server = _QuietServer(config)
         server.run()
         return 0 if server.started else 1

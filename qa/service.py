@@ -80,8 +80,8 @@ class Service:
         self._faq_factory = faq
         self._faq_matcher = None
         self._versions: tuple[int, int] | None = None
-        self._sources = ""
-        self._cache: OrderedDict[tuple[str, bool], Answer] = OrderedDict()
+        self._sources = self._doc_sources = ""
+        self._cache: OrderedDict[tuple, Answer] = OrderedDict()
         self.cache_size = cache_size  # 0 turns the answer cache off (benchmarks of the ranking)
         self._cache_lock = threading.Lock()
 
@@ -93,21 +93,27 @@ class Service:
         digest = hmac.new(self.config.user_hash_key, f"{channel}:{user}".encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 
-    def refresh(self) -> None:
-        """Reload cached FAQ entries and the source list when another process changed them."""
+    def refresh(self) -> tuple[int, int]:
+        """Reload what depends on the data when another process changed it: the FAQ matcher
+        (FAQ version) and the source list (index generation); clears the answer cache.
+        Returns the (index generation, FAQ version) read now."""
         versions = self.store.versions()
         if versions == self._versions:
-            return
-        with self._cache_lock:
-            self._cache.clear()
-        if self._faq_factory is not None:
+            return versions
+        previous = self._versions or (None, None)
+        if self._faq_factory is not None and versions[1] != previous[1]:
             self._faq_matcher = self._faq_factory(self.store.faq.all(status="active"))
-        titles = [d["title"] for d in self.store.passages.documents()]
-        shown = "、".join(f"《{t}》" for t in titles[:2])
-        self._sources = (f"{shown}等{len(titles)}篇文章" if len(titles) > 2 else shown or "暂无文章")
+        if versions[0] != previous[0]:
+            total, titles = self.store.passages.title_sample(2)
+            shown = "、".join(f"《{t}》" for t in titles)
+            self._doc_sources = f"{shown}等{total}篇文章" if total > 2 else shown or "暂无文章"
+        self._sources = self._doc_sources
         if self._faq_matcher is not None and len(self._faq_matcher):
             self._sources += f"和{len(self._faq_matcher)}条常见问题"
+        with self._cache_lock:
+            self._cache.clear()
         self._versions = versions
+        return versions
 
     @property
     def faq_matcher(self):
@@ -233,8 +239,9 @@ class Service:
             return Answer(question, smalltalk.REPLIES[kind], "smalltalk", 1.0, outcome="smalltalk",
                           suggestions=list(smalltalk.EXAMPLES) if kind in ("greeting", "identity") else [])
         with self.store.db.read():  # one snapshot: a concurrent reindex swap cannot split this answer
-            self.refresh()
-            key = (norm, truncated)
+            # The versions belong to the key: an answer computed from data another thread has
+            # meanwhile seen change is stored under the old versions and never served again.
+            key = (self.refresh(), norm, truncated)
             with self._cache_lock:
                 cached = self._cache.get(key)
                 if cached is not None:

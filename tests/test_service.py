@@ -175,3 +175,24 @@ def test_a_bare_number_is_not_a_question(service, text):
 def test_padding_before_a_long_paste_does_not_hide_the_question(service):
     answer = service.answer(" " * 500 + "宛城区2020年脱贫多少人？", log_question=False)
     assert "2652" in answer.answer
+
+
+def test_an_answer_computed_from_old_data_is_never_served_after_an_edit(service, db_path):
+    from qa.store import Store
+
+    question = "宛城区2020年脱贫多少人？"
+    other = Store(db_path)  # staff editing in another process
+    original = service._answer_query
+
+    def compute_then_edit(*args, **kwargs):
+        answer = original(*args, **kwargs)
+        other.faq.update("F011", {"answer": "2020年，宛城区脱贫1475户2652人（已更新）。"}, actor="cli:t")
+        return answer
+
+    service._answer_query = compute_then_edit
+    first = service.answer(question, log_question=False)
+    service._answer_query = original
+    assert "已更新" not in first.answer
+    again = service.answer(question, log_question=False)
+    assert "已更新" in again.answer
+    other.close()

@@ -200,6 +200,12 @@ class PassageIndex:
         row = self.db.conn.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return dict(row) if row else None
 
+    def title_sample(self, n: int) -> tuple[int, list[str]]:
+        """(number of documents, the first ``n`` titles by doc_id) without reading them all."""
+        total = self.db.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        titles = [r[0] for r in self.db.conn.execute("SELECT title FROM documents ORDER BY doc_id LIMIT ?", (n,))]
+        return total, titles
+
     def documents(self) -> list[dict]:
         """doc_id, title, path and counts of every indexed document."""
         return [dict(r) for r in self.db.conn.execute(
