@@ -84,3 +84,22 @@ def run_bot(*args: str, db: Path | None = None, stdin: str | None = None, env: d
         command += ["--db", str(db)]
     return subprocess.run(command, input=stdin, capture_output=True, text=True, encoding="utf-8",
                           env=full_env, cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def server(seeded_db, tmp_path_factory):
+    """One real `python bot.py serve` for the WeChat end-to-end tests (tests/wechat_harness.py)."""
+    from tests import wechat_harness
+
+    srv = wechat_harness.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def http(server):
+    """An HTTP client for that server."""
+    import httpx
+
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        yield client

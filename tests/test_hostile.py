@@ -13,13 +13,11 @@ TestClient on the real app) and the Telegram handlers (real Application, fake Bo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
 import os
 import shutil
-import threading
 import warnings
 from pathlib import Path
 
@@ -27,7 +25,6 @@ import pytest
 from telegram import Update
 
 from app.server import build_app
-from channels.telegram import build_application
 from channels.wechat_crypto import MessageCrypto, msg_signature, plain_signature
 from channels.wechat_xml import parse_message
 from faq.io import FaqFileError
@@ -39,7 +36,7 @@ from qa.store.maintenance import check
 from tests import wechat_harness as h
 from tests.conftest import SEED_ARTICLE, run_bot
 from tests.support.fake_bot_api import FakeBotApi
-from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, bot_settings, make_runtime
+from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, make_runtime, threaded_application
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for TestClient; httpx still works
     warnings.simplefilter("ignore")
@@ -460,31 +457,10 @@ def test_wechat_encrypted_garbage_is_refused(runtime, settings):
 def telegram_bot(tmp_path_factory):
     fake = FakeBotApi(token=TOKEN, bot_username=BOT).start()
     runtime = make_runtime(tmp_path_factory.mktemp("hostile-tg"))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="hostile-tg-loop", daemon=True)
-    thread.start()
-    application = build_application(runtime, bot_settings(fake), polling=False)
-    errors: list[BaseException] = []
-
-    async def record(update, context):
-        errors.append(context.error)
-
-    application.add_error_handler(record)
-
-    def call(coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
-
-    call(application.initialize())
-    call(application.start())
     try:
-        yield fake, application, call, errors
+        with threaded_application(fake, runtime, "hostile-tg-loop") as (application, call, errors):
+            yield fake, application, call, errors
     finally:
-        call(application.stop())
-        call(application.shutdown())
-        call(loop.shutdown_default_executor())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
         runtime.close()
         fake.stop()
     assert fake.internal_errors == []

@@ -9,17 +9,14 @@ anything else, see ``tests/support/telegram_html.py``).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from channels.telegram import build_application
 from tests.support.fake_bot_api import FakeBotApi
-from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, bot_settings, make_runtime
+from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, make_runtime, threaded_application
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 GROUP = -1001234567890
@@ -29,31 +26,10 @@ GROUP = -1001234567890
 def bot(tmp_path_factory):
     fake = FakeBotApi(token=TOKEN, bot_username=BOT).start()
     runtime = make_runtime(tmp_path_factory.mktemp("fuzz"))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fuzz-loop", daemon=True)
-    thread.start()
-    application = build_application(runtime, bot_settings(fake), polling=False)
-    errors: list[BaseException] = []
-
-    async def record(update, context):
-        errors.append(context.error)
-
-    application.add_error_handler(record)
-
-    def call(coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
-
-    call(application.initialize())
-    call(application.start())
     try:
-        yield fake, application, call, errors
+        with threaded_application(fake, runtime, "fuzz-loop") as (application, call, errors):
+            yield fake, application, call, errors
     finally:
-        call(application.stop())
-        call(application.shutdown())
-        call(loop.shutdown_default_executor())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
         runtime.close()
         fake.stop()
     assert fake.internal_errors == []

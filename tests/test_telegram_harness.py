@@ -83,6 +83,37 @@ def fake():
     assert_messages_valid(server)
 
 
+@contextlib.contextmanager
+def threaded_application(fake: FakeBotApi, runtime, name: str):
+    """The real Application (no polling) on an event loop in a thread; yields
+    (application, call(coro) -> result, errors seen by the error handler)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
+    thread.start()
+    application = build_application(runtime, bot_settings(fake), polling=False)
+    errors: list[BaseException] = []
+
+    async def record(update, context):
+        errors.append(context.error)
+
+    application.add_error_handler(record)
+
+    def call(coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    call(application.initialize())
+    call(application.start())
+    try:
+        yield application, call, errors
+    finally:
+        call(application.stop())
+        call(application.shutdown())
+        call(loop.shutdown_default_executor())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
 def assert_messages_valid(fake: FakeBotApi) -> None:
     """Every sendMessage was HTML, parsed, fitted 4096 UTF-16 units and succeeded (or was a
     429 injected by the test)."""

@@ -20,18 +20,6 @@ from tests import wechat_harness as h
 _ids = itertools.count(9200000001)
 
 
-@pytest.fixture(scope="session")
-def server(seeded_db, tmp_path_factory):
-    srv = h.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def http(server):
-    with httpx.Client(base_url=server.base, timeout=10) as client:
-        yield client
-
 
 def send(http, xml: str) -> httpx.Response:
     return http.post("/wechat", params=h.signed(), content=xml.encode("utf-8"))

@@ -15,18 +15,6 @@ from channels.wechat_xml import parse_message
 from tests import wechat_harness as h
 
 
-@pytest.fixture(scope="session")
-def server(seeded_db, tmp_path_factory):
-    srv = h.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def http(server):
-    with httpx.Client(base_url=server.base, timeout=10) as client:
-        yield client
-
 
 # ------------------------------------------------------------------ URL verification
 def test_verification_returns_echostr_verbatim(http):
