@@ -30,10 +30,11 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from faq.result import RELATED_AT, SUGGEST_AT, FaqMatch  # noqa: F401  (re-exported)
 from qa.query import YEAR, Query, answer_type, sentence_has_type
 from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
@@ -47,8 +48,6 @@ ANSWER_AT = 42.0
 LONG_ANSWER_AT = 90.0
 ANSWER_CLEAR = 85.0
 MARGIN = 12.0
-SUGGEST_AT = 35.0
-RELATED_AT = 30.0
 SHORT_CHARS, LONG_CHARS = 12, 40
 #: Points taken off when the question names a figure that the entry's question, alternates
 #: and answer never mention, and more for a year: 「2021年销售额」 is not 「2020年销售额」.
@@ -120,45 +119,6 @@ class _QueryWords:
     total: float
     nouns: list[tuple[str, str, frozenset[str], float]]
     places: frozenset[str]
-
-
-@dataclass
-class FaqMatch:
-    """Result of matching one question against the FAQ.
-
-    Attributes:
-        decision: "answer", "suggest" or "none".
-        entry: the best entry (None when the FAQ is empty or nothing scored).
-        score: its score, 0..100; ``margin`` over the runner-up entry.
-        confidence: 0..1, from score and margin (see :data:`CONF_MID`).
-        matched: the phrasing (question or alternate) that matched best.
-        top: (entry, score) best first, one per entry.
-    """
-
-    decision: str
-    entry: FaqRecord | None
-    score: float
-    margin: float
-    confidence: float
-    matched: str = ""
-    top: list[tuple[FaqRecord, float]] = field(default_factory=list)
-
-    @property
-    def suggestions(self) -> list[FaqRecord]:
-        """Entries worth offering as 「您是不是想问」 (within 15 points of the best, >= SUGGEST_AT - 5)."""
-        return [e for e, s in self.top[:3] if s >= SUGGEST_AT - 5 and s >= self.score - 15]
-
-    @property
-    def related(self) -> list[FaqRecord]:
-        """Loosely related entries for 「您可能还想问」 (score >= RELATED_AT)."""
-        return [e for e, s in self.top[:4] if s >= RELATED_AT]
-
-    def explain(self) -> dict:
-        return {"decision": self.decision, "entry": self.entry.id if self.entry else None,
-                "matched": self.matched, "score": round(self.score, 1), "margin": round(self.margin, 1),
-                "confidence": round(self.confidence, 3),
-                "runner_up": ({"entry": self.top[1][0].id, "score": round(self.top[1][1], 1)}
-                              if len(self.top) > 1 else None)}
 
 
 class FaqMatcher:

@@ -24,14 +24,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.document import ANSWERABLE_ROLES, Document, Paragraph, Sentence
+from qa.document import ANSWERABLE_ROLES, Document, Paragraph
+from qa.sentences import CLOSERS as _CLOSERS
+from qa.sentences import SENTENCE_END as _SENTENCE_END
+from qa.sentences import split_sentences  # noqa: F401  (re-exported for callers of qa.ingest)
 
 #: A heading or title is short; the seed's longest heading has 15 characters.
 HEADING_MAX_CHARS = 30
 #: A caption is one short sentence; the seed's caption has 40 characters.
 CAPTION_MAX_CHARS = 100
 _TERMINAL = "。！？!?；;…"
-_CLOSERS = "”’」』）)》〉】\"'"
 # Characters that cannot start a paragraph: particles, closing marks, mid-sentence punctuation.
 _CONTINUATION_START = set("的地得之了着过和与及等或、，,。.；;：:）)》」』”’】") | set(_CLOSERS)
 _OPENERS_AT_END = set("《「『“‘（(【")
@@ -42,7 +44,6 @@ _CAPTION_HINT = re.compile(r"(^图为)|(^图[:：])|([（(]?(记者\s*\S+\s*)?�
 # Editor's mark at the very end: a circled number optionally followed by digits (③2), or a
 # bracketed note such as （完） or （责任编辑：…）.
 _EDITOR_MARK = re.compile(r"\s*(?:[\u2460-\u2473\u3251-\u325f\u32b1-\u32bf]\s*\d{0,3}|[（(](?:完|责任编辑[:：][^）)]*|编辑[:：][^）)]*)[）)])\s*$")
-_SENTENCE_END = re.compile(rf"(?:[。！？!?；;]+|…{{2,}}|\.{{3,}})[{re.escape(_CLOSERS)}]*")
 _FRONT_KEYS = ("title", "source", "date", "url")
 
 
@@ -202,74 +203,6 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
         ) and i > (title_at or 0):
             roles[i] = "caption"
     return [(role, text.lstrip("\x00")) for role, text in zip(roles, texts)]
-
-
-_PAIRS = {"（": "）", "(": ")", "【": "】", "[": "]", "《": "》"}
-#: Longest sentence kept whole, in characters. Text without sentence punctuation (tables,
-#: lists, OCR output) is cut at the last comma or space before this length, else hard: a quote
-#: must stay a sentence, not a page (the seed article's longest sentence has 120 characters).
-MAX_SENTENCE_CHARS = 160
-_SOFT_BREAK = "，,、：:）) "
-#: A bracket that does not close within this many characters is treated as a stray mark.
-_BRACKET_SPAN = 80
-
-
-def _bracketed(text: str) -> list[bool]:
-    """For each position, True when it lies inside a bracket pair that closes within
-    :data:`_BRACKET_SPAN` characters (（；） in 硕塞（；） is not a sentence end)."""
-    inside = [False] * (len(text) + 1)
-    i = 0
-    while i < len(text):
-        close = _PAIRS.get(text[i])
-        if close:
-            j = text.find(close, i + 1, i + 1 + _BRACKET_SPAN)
-            if j != -1:
-                for k in range(i + 1, j):
-                    inside[k] = True
-                i = j
-        i += 1
-    return inside
-
-
-def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentences of one paragraph, split after 。！？!?；; and …… outside brackets, closing
-    quotes kept.
-
-    Args:
-        text: one paragraph of cleaned text.
-        offset: where ``text`` starts in the cleaned document.
-
-    Returns:
-        Sentences with document offsets; leading/trailing spaces excluded from each span.
-    """
-    out: list[Sentence] = []
-    start = 0
-    inside = _bracketed(text)
-    bounds = [m.end() for m in _SENTENCE_END.finditer(text) if not inside[m.start()]]
-    if not bounds or bounds[-1] != len(text):
-        bounds.append(len(text))
-    capped: list[int] = []
-    previous = 0
-    for end in bounds:
-        while end - previous > MAX_SENTENCE_CHARS:
-            window = text[previous:previous + MAX_SENTENCE_CHARS]
-            cut = max(window.rfind(c) for c in _SOFT_BREAK)
-            previous += cut + 1 if cut > MAX_SENTENCE_CHARS // 3 else MAX_SENTENCE_CHARS
-            capped.append(previous)
-        capped.append(end)
-        previous = end
-    for end in capped:
-        chunk = text[start:end]
-        lead = len(chunk) - len(chunk.lstrip())
-        trail = len(chunk.rstrip())
-        s, e = start + lead, start + trail
-        if e > s:
-            if out and not any(c.isalnum() for c in text[s:e]):
-                prev = out.pop()  # a stray closing mark: give it to the previous sentence
-                s = prev.start - offset
-            out.append(Sentence(offset + s, offset + e, text[s:e]))
-        start = end
-    return out
 
 
 def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown: bool = False) -> Document:

@@ -16,7 +16,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from qa import compose, rank, smalltalk
+from qa import compose, explain, rank, smalltalk
+from qa.channel_support import ChannelSupport
 from qa.compose import Answer, Citation
 from qa.query import MAX_QUESTION_CHARS, Query, analyse
 from qa.retrieve import PassageResult, PassageRetriever
@@ -60,7 +61,7 @@ class ServiceConfig:
     user_hash_key: bytes
 
 
-class Service:
+class Service(ChannelSupport):
     """Answers questions from one :class:`~qa.store.Store` with one :class:`~qa.text.Segmenter`.
 
     Args:
@@ -172,56 +173,6 @@ class Service:
         answer.question_id = self.record(answer, user=user, channel=channel)
         return answer
 
-    # ------------------------------------------------- channel support (no store access in channels)
-    def cached_reply(self, channel: str, dedupe_key: str) -> str | None:
-        """The reply already produced for a retried message (WeChat MsgId), or None."""
-        return self.store.log.cached_reply(channel, dedupe_key)
-
-    def remember_reply(self, channel: str, dedupe_key: str, user: str | int | None, reply: str) -> bool:
-        """Cache the reply to a non-question message (an event); False if it was cached already."""
-        return self.store.log.remember_reply(channel, dedupe_key, self.user_hash(channel, user), reply)
-
-    def set_pending_page(self, channel: str, user: str | int, rest: str | None) -> None:
-        """Keep (or clear) the unsent rest of a long reply for 「更多」."""
-        key = self.user_hash(channel, user)
-        if key:
-            self.store.log.set_page(channel, key, rest)
-
-    def pending_page(self, channel: str, user: str | int) -> str | None:
-        key = self.user_hash(channel, user)
-        return self.store.log.page(channel, key) if key else None
-
-    def forget_user(self, channel: str, user: str | int) -> int:
-        """Delete every logged question, cached reply and page of one user (unsubscribe)."""
-        key = self.user_hash(channel, user)
-        return self.store.log.delete_user(key) if key else 0
-
-    def feedback(self, question_id: int, helpful: bool) -> bool:
-        """Record 👍/👎 against a logged question; False when it no longer exists."""
-        return self.store.log.set_feedback(question_id, 1 if helpful else -1)
-
-    def purge_log(self, retention_days: int, *, now: float | None = None) -> int:
-        """Delete log rows older than ``retention_days`` days. Returns rows deleted."""
-        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((now or time.time()) - retention_days * 86400))
-        return self.store.log.purge_before(cutoff)
-
-    def stats(self, *, now: float | None = None) -> dict:
-        """Usage figures for admins: questions today (UTC) and over 7 days, answer rate, top
-        questions and top unanswered questions of the 7 days."""
-        now = now or time.time()
-        today = time.strftime("%Y-%m-%d", time.gmtime(now))
-        week = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 7 * 86400))
-        n_today, answered_today = self.store.log.count_since(today)
-        n_week, answered_week = self.store.log.count_since(week)
-        return {"today": n_today, "today_answered": answered_today, "week": n_week, "week_answered": answered_week,
-                "answer_rate_week": (answered_week / n_week) if n_week else None,
-                "top_questions": self.store.log.top_texts(week),
-                "top_unanswered": self.store.log.top_texts(week, outcomes=("unanswered", "suggested", "hedged"))}
-
-    def audit(self, actor: str, action: str, detail: str = "") -> None:
-        """Record a staff or admin action (never pass secrets)."""
-        self.store.log.audit(actor, action, detail)
-
     def _answer(self, raw: str) -> Answer:
         if len(raw) > MAX_QUESTION_CHARS and (raw[:1].isspace() or raw[:1] in "\u200b\u200c\u200d\ufeff"):
             raw = raw.lstrip(" \t\r\n\u3000\u200b\u200c\u200d\ufeff")  # a paste with padding in front
@@ -269,7 +220,7 @@ class Service:
         passage = self.retriever.retrieve(query)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0
         passage_conf = passage.confidence if passage else 0.0
-        candidates = self._candidates(faq_match, passage)
+        candidates = explain.candidates(faq_match, passage)
         if faq_match and faq_match.decision == "answer" and faq_conf >= passage_conf - FAQ_TIE:
             return self._faq_answer(question, faq_match, passage, notice, candidates)
         if passage and (passage_conf >= ABSTAIN_BELOW or (
@@ -294,7 +245,7 @@ class Service:
         citation = Citation(doc_id=f"faq:{entry.id}", title=source, section=None, paragraph=0,
                             quote=entry.answer, start=0, end=0)
         return Answer(question, text, "faq", faq_match.confidence, [citation], suggestions, outcome="answered",
-                      faq_id=entry.id, explain=self._explain(faq_match, passage), candidates=candidates,
+                      faq_id=entry.id, explain=explain.explain(faq_match, passage), candidates=candidates,
                       notice=notice, suggestion_ids=ids, body_text=body)
 
     def _passage_answer(self, question: str, query: Query, passage: PassageResult, faq_match, notice: str | None,
@@ -309,7 +260,7 @@ class Service:
         text = compose.passage_text(quote, citation, suggestions, hedge=hedge, notice=notice)
         body = compose.passage_text(quote, citation, [], hedge=hedge, notice=notice)
         return Answer(question, text, "passage", passage.confidence, [citation], suggestions,
-                      outcome="hedged" if hedge else "answered", explain=self._explain(faq_match, passage),
+                      outcome="hedged" if hedge else "answered", explain=explain.explain(faq_match, passage),
                       candidates=candidates, notice=notice, suggestion_ids=ids, body_text=body)
 
     def _refusal(self, question: str, faq_match, passage: PassageResult | None, notice: str | None,
@@ -327,33 +278,5 @@ class Service:
         confidence = max(faq_match.confidence if faq_match else 0.0, passage.confidence if passage else 0.0)
         return Answer(question, text, "none", min(confidence, ABSTAIN_BELOW), [], suggestions,
                       outcome="suggested" if did_you_mean else "unanswered",
-                      explain=self._explain(faq_match, passage), candidates=candidates, notice=notice,
+                      explain=explain.explain(faq_match, passage), candidates=candidates, notice=notice,
                       suggestion_ids=[i for i, _ in pairs], body_text=body)
-
-    @staticmethod
-    def _candidates(faq_match, passage: PassageResult | None) -> list[dict]:
-        out = []
-        if faq_match is not None:
-            out += [{"kind": "faq", "id": e.id, "score": round(s, 3)} for e, s in faq_match.top[:2]]
-        if passage is not None:
-            for cand in passage.ranked[:2]:
-                row = passage.rows[cand.key]
-                out.append({"kind": "passage", "id": row.id, "doc_id": row.doc_id, "score": round(cand.score, 3),
-                            "text": row.text[:60]})
-        return out
-
-    @staticmethod
-    def _explain(faq_match, passage: PassageResult | None) -> dict:
-        data: dict = {}
-        if faq_match is not None:
-            data["faq"] = faq_match.explain()
-        if passage is not None:
-            best = passage.ranked[0]
-            data["passage"] = {
-                "confidence": round(passage.confidence, 3), "score": round(passage.score, 3),
-                "terms": [{"term": t.term.text, "weight": round(t.weight, 2), "known": t.known,
-                           "matched": t.term.text in passage.rows[best.key].norm} for t in passage.terms],
-                "features": {k: round(v, 3) for k, v in passage.features.items()},
-                "top": [{"text": passage.rows[c.key].text, "score": round(c.score, 3)} for c in passage.ranked[:3]],
-            }
-        return data
