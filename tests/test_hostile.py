@@ -35,8 +35,7 @@ from qa.query import MAX_QUESTION_CHARS
 from qa.store.maintenance import check
 from tests import wechat_harness as h
 from tests.conftest import SEED_ARTICLE, run_bot
-from tests.support.fake_bot_api import FakeBotApi
-from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, make_runtime, threaded_application
+from tests.test_telegram_harness import BOT, live_bot
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for TestClient; httpx still works
     warnings.simplefilter("ignore")
@@ -455,16 +454,7 @@ def test_wechat_encrypted_garbage_is_refused(runtime, settings):
 # --------------------------------------------------------------------------- Telegram
 @pytest.fixture(scope="module")
 def telegram_bot(tmp_path_factory):
-    fake = FakeBotApi(token=TOKEN, bot_username=BOT).start()
-    runtime = make_runtime(tmp_path_factory.mktemp("hostile-tg"))
-    try:
-        with threaded_application(fake, runtime, "hostile-tg-loop") as (application, call, errors):
-            yield fake, application, call, errors
-    finally:
-        runtime.close()
-        fake.stop()
-    assert fake.internal_errors == []
-    assert_messages_valid(fake)
+    yield from live_bot(tmp_path_factory, "hostile-tg")
 
 
 GROUP = -1009876543210

@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from tests.support.fake_bot_api import FakeBotApi
-from tests.test_telegram_harness import BOT, TOKEN, assert_messages_valid, make_runtime, threaded_application
+from tests.test_telegram_harness import BOT, live_bot
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 GROUP = -1001234567890
@@ -24,16 +23,7 @@ GROUP = -1001234567890
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory):
-    fake = FakeBotApi(token=TOKEN, bot_username=BOT).start()
-    runtime = make_runtime(tmp_path_factory.mktemp("fuzz"))
-    try:
-        with threaded_application(fake, runtime, "fuzz-loop") as (application, call, errors):
-            yield fake, application, call, errors
-    finally:
-        runtime.close()
-        fake.stop()
-    assert fake.internal_errors == []
-    assert_messages_valid(fake)
+    yield from live_bot(tmp_path_factory, "fuzz")
 
 
 _TOKENS = st.sampled_from(list("政策问答宛城区脱贫多少人。？！<>&\"' \n😀") +

@@ -114,6 +114,22 @@ def threaded_application(fake: FakeBotApi, runtime, name: str):
         loop.close()
 
 
+def live_bot(tmp_path_factory, name: str):
+    """Generator body of a module fixture: a stand-in Bot API and the real Application in a
+    thread on a fresh runtime; yields (fake, application, call, errors) and checks afterwards
+    that the stand-in saw no internal error and every message was valid Telegram HTML."""
+    fake = FakeBotApi(token=TOKEN, bot_username=BOT).start()
+    runtime = make_runtime(tmp_path_factory.mktemp(name))
+    try:
+        with threaded_application(fake, runtime, f"{name}-loop") as (application, call, errors):
+            yield fake, application, call, errors
+    finally:
+        runtime.close()
+        fake.stop()
+    assert fake.internal_errors == []
+    assert_messages_valid(fake)
+
+
 def assert_messages_valid(fake: FakeBotApi) -> None:
     """Every sendMessage was HTML, parsed, fitted 4096 UTF-16 units and succeeded (or was a
     429 injected by the test)."""

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
 #: How long a writer waits for another process's write lock. A reindex commits in chunks of
 #: well under a second (measured on 1,848 documents), so 30 s is generous headroom.
 BUSY_TIMEOUT_S = 30.0
@@ -78,15 +76,6 @@ class Database:
             with self._lock:
                 self._all.append(conn)
         return conn
-
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils view of this thread's connection (for schema and bulk inserts)."""
-        db = getattr(self._local, "utils", None)
-        if db is None or db.conn is not self.conn:
-            db = sqlite_utils.Database(self.conn)
-            self._local.utils = db
-        return db
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -93,23 +93,30 @@ class QuestionLog:
                                    (channel, user_hash)).fetchone()
         return row[0] if row else None
 
-    def questions_since(self, since: str, *, outcomes: tuple[str, ...] | None = None,
-                        limit: int = 20000) -> list[LoggedQuestion]:
-        """Logged questions at or after ``since`` (ISO date or time), newest first."""
-        sql = "SELECT id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates FROM questions WHERE at >= ?"
-        args: list = [since]
+    _COLUMNS = "id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates"
+
+    @staticmethod
+    def _logged(r) -> LoggedQuestion:
+        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
+
+    @staticmethod
+    def _since(select: str, since: str, outcomes: tuple[str, ...] | None) -> tuple[str, list]:
+        """``select`` restricted to rows at or after ``since``, optionally to some outcomes."""
+        sql, args = f"{select} WHERE at >= ?", [since]
         if outcomes:
             sql += f" AND outcome IN ({','.join('?' * len(outcomes))})"
             args.extend(outcomes)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
-        return [LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
-                for r in self.db.conn.execute(sql, args)]
+        return sql, args
+
+    def questions_since(self, since: str, *, outcomes: tuple[str, ...] | None = None,
+                        limit: int = 20000) -> list[LoggedQuestion]:
+        """Logged questions at or after ``since`` (ISO date or time), newest first."""
+        sql, args = self._since(f"SELECT {self._COLUMNS} FROM questions", since, outcomes)
+        return [self._logged(r) for r in self.db.conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])]
 
     def question(self, question_id: int) -> LoggedQuestion | None:
-        r = self.db.conn.execute("SELECT id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates "
-                                 "FROM questions WHERE id=?", (question_id,)).fetchone()
-        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) if r else None
+        r = self.db.conn.execute(f"SELECT {self._COLUMNS} FROM questions WHERE id=?", (question_id,)).fetchone()
+        return self._logged(r) if r else None
 
     def count_since(self, since: str) -> tuple[int, int]:
         """(questions, answered questions) logged at or after ``since``."""
@@ -120,14 +127,9 @@ class QuestionLog:
 
     def top_texts(self, since: str, *, outcomes: tuple[str, ...] | None = None, limit: int = 5) -> list[tuple[str, int]]:
         """Most frequent normalised questions since ``since`` (optionally only some outcomes)."""
-        sql = "SELECT text_norm, COUNT(*) AS n FROM questions WHERE at >= ? AND kind != 'smalltalk'"
-        args: list = [since]
-        if outcomes:
-            sql += f" AND outcome IN ({','.join('?' * len(outcomes))})"
-            args.extend(outcomes)
-        sql += " GROUP BY text_norm ORDER BY n DESC, MAX(id) DESC LIMIT ?"
-        args.append(limit)
-        return [(r[0], r[1]) for r in self.db.conn.execute(sql, args)]
+        sql, args = self._since("SELECT text_norm, COUNT(*) AS n FROM questions", since, outcomes)
+        sql += " AND kind != 'smalltalk' GROUP BY text_norm ORDER BY n DESC, MAX(id) DESC LIMIT ?"
+        return [(r[0], r[1]) for r in self.db.conn.execute(sql, [*args, limit])]
 
     def set_outcome(self, question_ids: list[int], outcome: str) -> int:
         """Re-label logged questions (``promoted`` once staff turned them into an FAQ entry)."""

@@ -211,12 +211,6 @@ class PassageIndex:
         return [dict(r) for r in self.db.conn.execute(
             "SELECT doc_id, title, path, n_paragraphs, n_sentences FROM documents ORDER BY doc_id")]
 
-    def headings(self) -> list[tuple[str, str]]:
-        """(document title, section heading) pairs in index order."""
-        return [(r[0], r[1]) for r in self.db.conn.execute(
-            "SELECT d.title, p.text FROM paragraphs p JOIN documents d ON d.doc_id=p.doc_id "
-            "WHERE p.role='heading' ORDER BY p.id")]
-
 
 class IndexBuild:
     """Accumulates one rebuild in ``*_build`` tables; :meth:`commit` swaps it live.
