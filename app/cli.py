@@ -65,7 +65,7 @@ def _stdout_utf8() -> None:
 
 def cmd_ask(args, settings: Settings) -> int:
     from app.runtime import open_runtime
-    from channels.console import render_explain, render_json, render_text
+    from channels.console import render_explain, render_json
 
     if args.stdin:
         questions = (line.rstrip("\r\n") for line in sys.stdin)
@@ -76,9 +76,11 @@ def cmd_ask(args, settings: Settings) -> int:
         return 2
     runtime = open_runtime(settings, db_path=args.db)
     try:
+        replies = runtime.replies
         for question in questions:
-            answer = runtime.service.answer(question, channel="cli")
-            print(render_json(answer) if args.json else render_text(answer), flush=True)
+            turn = runtime.conversation.ask("cli", None, question, render=replies.text)
+            answer = turn.answer
+            print(render_json(answer, replies) if args.json else turn.reply, flush=True)
             if args.explain:
                 print(render_explain(answer), file=sys.stderr if args.json else sys.stdout, flush=True)
             if not args.json and args.stdin:
@@ -90,7 +92,7 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     from app.runtime import open_runtime
-    from channels.console import render_explain, render_text
+    from channels.console import render_explain
 
     runtime = open_runtime(settings, db_path=args.db)
     print("宛城区政策问答助手。直接输入问题，输入“退出”或按 Ctrl-D 结束。")
@@ -103,10 +105,10 @@ def cmd_chat(args, settings: Settings) -> int:
                 break
             if question.strip() in ("退出", "exit", "quit", "q"):
                 break
-            answer = runtime.service.answer(question, channel="cli")
-            print("答：" + render_text(answer))
-            if args.explain:
-                print(render_explain(answer))
+            turn = runtime.conversation.ask("cli", None, question, render=runtime.replies.text)
+            print("答：" + turn.reply)
+            if args.explain and turn.answer is not None:
+                print(render_explain(turn.answer))
     finally:
         runtime.close()
     return 0
@@ -117,8 +119,10 @@ def cmd_reindex(args, settings: Settings) -> int:
 
     runtime = open_runtime(settings, db_path=args.db, build_if_missing=False)
     try:
-        report = runtime.reindex(args.articles, wait_s=600)
-        print(report.summary())
+        done, summary = runtime.operations.reindex(runtime.articles_dir(args.articles), wait_s=600)
+        print(summary, file=sys.stdout if done else sys.stderr)
+        if not done:
+            return 1
     finally:
         runtime.close()
     return 0
@@ -131,7 +135,7 @@ def cmd_eval(args, settings: Settings) -> int:
     rows = load_questions(args.file)
     runtime = open_runtime(settings, db_path=args.db)
     try:
-        report = evaluate(runtime.service, rows)
+        report = evaluate(runtime.service, rows, runtime.replies)
     finally:
         runtime.close()
     summary = report.summary()

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from channels.replies import Replies
 from qa.service import Service
 
 
@@ -88,12 +89,13 @@ def _expected(row: dict, answer_text: str) -> bool:
     return True
 
 
-def evaluate(service: Service, rows: list[dict]) -> EvalReport:
-    """Answer every row (not logged) and score it."""
+def evaluate(service: Service, rows: list[dict], replies: Replies) -> EvalReport:
+    """Answer every row (not logged) and score it on the text ``replies`` renders."""
     report = EvalReport()
     documents: dict[str, str] = {}
     for row in rows:
-        answer = service.answer(row["question"], channel="eval", log_question=False)
+        answer = service.answer(row["question"])
+        text = replies.text(answer)
         report.latencies.append(answer.latency_ms)
         for citation in answer.citations if answer.kind == "passage" else []:
             report.citations += 1
@@ -102,7 +104,7 @@ def evaluate(service: Service, rows: list[dict]) -> EvalReport:
             report.citations_valid += documents[citation.doc_id][citation.start:citation.end] == citation.quote
         if row["scope"] == "in":
             report.in_total += 1
-            ok = answer.kind in ("faq", "passage") and _expected(row, answer.answer)
+            ok = answer.kind in ("faq", "passage") and _expected(row, text)
             if row.get("expect_faq"):
                 report.faq_total += 1
                 report.faq_rows_answered += ok
@@ -119,5 +121,5 @@ def evaluate(service: Service, rows: list[dict]) -> EvalReport:
             report.failures.append({"id": row.get("id"), "question": row["question"], "kind": answer.kind,
                                     "faq_id": answer.faq_id, "confidence": round(answer.confidence, 3),
                                     "expected": row.get("expect_faq") or row.get("expect_any") or row.get("expect_all")
-                                    or "none", "answer": answer.body[:120]})
+                                    or "none", "answer": replies.body(answer)[:120]})
     return report

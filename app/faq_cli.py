@@ -177,7 +177,7 @@ def run_faq(args, settings) -> int:
             else:
                 print(f"已新建 {record.id}（停用中）。请补充答案后启用：python3 bot.py faq edit {record.id} "
                       f"--answer \"……\" --source \"……\" --enable")
-        runtime.service.audit(actor, f"faq {command}", getattr(args, "id", "") or "")
+        runtime.operations.audit(actor, f"faq {command}", getattr(args, "id", "") or "")
         return 0
     except (FaqError, FaqFileError) as exc:
         print(f"未完成：{exc}", file=sys.stderr)

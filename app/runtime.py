@@ -1,4 +1,5 @@
-"""Composition: settings -> segmenter, store, service. Used by every command and channel.
+"""Composition: settings -> segmenter, store, service, conversation, operations. Used by every
+command and channel.
 
 jieba is loaded here, once, before any question is taken; the first run on a fresh clone
 builds the index and loads the seed FAQ by itself.
@@ -14,11 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.settings import Settings
+from app.operations import Operations
+from channels.replies import Replies
+from conversation.core import Conversation
+from conversation.identity import UserHasher
+from conversation.log_writer import LogWriter
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
-from qa.indexer import ReindexReport, reindex
-from qa.ratelimit import RateLimiter
-from qa.service import Service, ServiceConfig
+from qa.indexer import reindex
+from qa.ratelimit import TEXT_RATE_LIMITED, RateLimiter
+from qa.service import Service
 from qa.store import Store
 from qa.text import Segmenter, TextResources
 
@@ -34,19 +40,18 @@ class Runtime:
     segmenter: Segmenter
     service: Service
     rate_limiter: RateLimiter
+    conversation: Conversation
+    operations: Operations
+    replies: Replies
 
     def articles_dir(self, explicit: Path | None = None) -> Path:
         """Where articles come from: ``--articles``, else BOT_ARTICLES, else the directory this
         database was last built from, else data/articles."""
         return resolve_articles_dir(self.settings, self.store, explicit)
 
-    def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0) -> ReindexReport:
-        """Rebuild the passage index and re-load the seed FAQ (staff edits are kept)."""
-        report = reindex(self.store, self.articles_dir(articles_dir), self.segmenter, wait_s=wait_s)
-        sync_seed(self.store, self.settings.faq_seed_dir)
-        return report
-
     def close(self) -> None:
+        """Write the queued question log, then close the database."""
+        self.conversation.close()
         self.store.close()
 
 
@@ -78,6 +83,20 @@ def hash_key(settings: Settings, db_path: Path) -> bytes:
     return key_path.read_text(encoding="ascii").strip().encode()
 
 
+def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Path) -> Runtime:
+    """Build the service, conversation and operations around an open store (no I/O besides the
+    hash key file)."""
+    service = Service(store, segmenter, faq=lambda records: FaqMatcher(records, segmenter))
+    hasher = UserHasher(hash_key(settings, db_path))
+    rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    conversation = Conversation(service, store, hasher=hasher, rate_limiter=rate_limiter, writer=LogWriter(store.log),
+                                text_limit_message=TEXT_RATE_LIMITED)
+    operations = Operations(store, segmenter, hasher=hasher, articles_dir=lambda: resolve_articles_dir(settings, store),
+                            faq_seed_dir=settings.faq_seed_dir)
+    return Runtime(settings, store, segmenter, service, rate_limiter, conversation, operations,
+                   Replies(settings.contact))
+
+
 def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_missing: bool = True,
                  quiet: bool = False) -> Runtime:
     """Load jieba, open the store and build the service.
@@ -101,7 +120,6 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         sync_seed(store, settings.faq_seed_dir)
     elif store.faq.version() == 0 and store.meta("faq_seeded") is None:
         sync_seed(store, settings.faq_seed_dir)
-    service = Service(store, segmenter, ServiceConfig(contact=settings.contact, user_hash_key=hash_key(settings, db_path)),
-                      faq=lambda records: FaqMatcher(records, segmenter))
-    service.purge_log(settings.log_retention_days)
-    return Runtime(settings, store, segmenter, service, RateLimiter(settings.rate_limit_per_minute))
+    runtime = assemble(settings, store, segmenter, db_path)
+    runtime.operations.purge_log(settings.log_retention_days)
+    return runtime

@@ -57,6 +57,16 @@ def message_cryptos(settings: Settings) -> tuple[wechat_crypto.MessageCrypto | N
     return wechat, wecom
 
 
+def telegram_config(settings: Settings):
+    """The Telegram channel's part of the settings."""
+    from channels.telegram import TelegramConfig
+
+    return TelegramConfig(token=settings.telegram_token or "", base_url=settings.telegram_base_url,
+                          staff_ids=frozenset(settings.telegram_staff_ids),
+                          admin_ids=frozenset(settings.telegram_admin_ids),
+                          webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret)
+
+
 def _channel_view(endpoint: WeChatEndpoint):
     async def view(request: Request) -> Response:
         reply = await endpoint.handle(request.method, request.query_params, request.headers.get("content-length"),
@@ -65,8 +75,9 @@ def _channel_view(endpoint: WeChatEndpoint):
     return view
 
 
-def _healthz_view(runtime, settings: Settings, channels: list[str]):
+def _healthz_view(runtime, channels: list[str]):
     def healthz(request: Request) -> JSONResponse:  # sync: Starlette runs it in its thread pool
+        log_health = runtime.conversation.health()
         try:
             counts = runtime.store.passages.counts()
             index = {"generation": counts.generation, "documents": counts.documents, "sentences": counts.sentences}
@@ -74,16 +85,31 @@ def _healthz_view(runtime, settings: Settings, channels: list[str]):
         except Exception as exc:  # a broken database is what a health check is for
             log.error("healthz: database unreadable (%s)", type(exc).__name__)
             index, status, code = None, "degraded", 503
-        return JSONResponse({"status": status, "version": VERSION, "index": index, "channels": channels},
-                            status_code=code)
+        if log_health["failing"] and status == "ok":
+            status = "degraded"  # answers still flow; the question log is not being written
+        return JSONResponse({"status": status, "version": VERSION, "index": index, "channels": channels,
+                             "question_log": log_health}, status_code=code)
     return healthz
 
 
+def _telegram_view(hook):
+    async def telegram_view(request: Request) -> Response:
+        try:
+            return await hook.handle(request)
+        except Exception:
+            log.exception("telegram webhook: update handling failed")
+            return Response(status_code=200)
+    return telegram_view
+
+
 def build_app(runtime, settings: Settings) -> Starlette:
-    """Starlette app serving the configured channels of ``runtime``.
+    """Starlette app serving the configured channels of ``runtime``: every route is declared
+    here, up front; the Telegram Application (webhook mode) is built here and started and
+    stopped in the lifespan.
 
     Args:
-        runtime: an :class:`app.runtime.Runtime` (``service``, ``rate_limiter``, ``store``).
+        runtime: an :class:`app.runtime.Runtime` (``conversation``, ``replies``, ``operations``,
+            ``store``).
         settings: validated settings (tokens, keys, deadline, Telegram webhook URL).
 
     Raises:
@@ -96,16 +122,32 @@ def build_app(runtime, settings: Settings) -> Starlette:
                                 ("wecom", settings.wecom_token, wecom_crypto_obj)):
         if not token:
             continue
-        handler = MessageHandler(runtime.service, runtime.rate_limiter, channel=name,
+        handler = MessageHandler(runtime.conversation, runtime.replies, channel=name,
                                  deadline_s=settings.answer_deadline_s, executor=executor)
         endpoint = WeChatEndpoint(handler, token=token, crypto=crypto, wecom=name == "wecom")
         routes.append(Route(f"/{name}", _channel_view(endpoint), methods=["GET", "POST"]))
         channels.append(name)
-    routes.append(Route("/healthz", _healthz_view(runtime, settings, channels), methods=["GET"]))
+    hook = None
+    if settings.telegram_webhook_url:
+        from channels.telegram import build_application
+        from channels.telegram_webhook import webhook_for
+
+        config = telegram_config(settings)
+        application = build_application(runtime.conversation, runtime.replies, runtime.operations, config,
+                                        polling=False)
+        hook = webhook_for(application, config)
+        routes.append(Route(hook.route_path, _telegram_view(hook), methods=["POST"]))
+        channels.append("telegram")
+    routes.append(Route("/healthz", _healthz_view(runtime, channels), methods=["GET"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        hook = await _start_telegram(app, runtime, settings, channels)
+        if hook is not None:
+            try:
+                await hook.start(config)
+                log.info("telegram webhook: started")  # the path may embed a secret: not logged
+            except Exception:
+                log.exception("telegram webhook: start failed; the route answers 503")
         try:
             yield
         finally:
@@ -114,38 +156,6 @@ def build_app(runtime, settings: Settings) -> Starlette:
                     await hook.stop()
                 except Exception:
                     log.exception("telegram webhook: stop failed")
-            executor.shutdown(wait=True)  # late answers finish and are logged for the retry
+            executor.shutdown(wait=True)  # late answers finish; their log rows are queued
 
     return Starlette(routes=routes, lifespan=lifespan)
-
-
-async def _start_telegram(app: Starlette, runtime, settings: Settings, channels: list[str]):
-    """Start the Telegram webhook when configured and route ``hook.route_path`` to it.
-
-    Returns the hook, or None when it is not configured or cannot start (logged; the WeChat
-    routes keep serving either way).
-    """
-    if not settings.telegram_webhook_url:
-        return None
-    try:
-        from channels.telegram_webhook import start_webhook
-    except ImportError as exc:
-        log.error("telegram webhook: TELEGRAM_WEBHOOK_URL is set but the module cannot be loaded (%s)", exc)
-        return None
-    try:
-        hook = await start_webhook(runtime, settings)
-    except Exception:
-        log.exception("telegram webhook: start failed; serving without it")
-        return None
-
-    async def telegram_view(request: Request) -> Response:
-        try:
-            return await hook.handle(request)
-        except Exception:
-            log.exception("telegram webhook: update handling failed")
-            return Response(status_code=200)
-
-    app.router.routes.append(Route(hook.route_path, telegram_view, methods=["POST"]))
-    channels.append("telegram")
-    log.info("telegram webhook: route registered")  # the path may embed a secret: not logged
-    return hook

@@ -26,19 +26,24 @@ WARM_UP_QUESTION = "宛城区2020年脱贫多少人？"
 
 def _quiet_server_class():
     import contextlib
+    import signal
 
     import uvicorn
 
     class QuietServer(uvicorn.Server):
         """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would end
         "killed by SIGTERM"; a stop we handled cleanly should exit 0 (service managers and
-        scripts read it as success)."""
+        scripts read it as success). Our own handlers call the public ``handle_exit`` and do
+        not re-raise."""
 
         @contextlib.contextmanager
         def capture_signals(self):
-            with super().capture_signals():
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
                 yield
-                self._captured_signals.clear()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     return QuietServer
 
@@ -82,7 +87,7 @@ def cmd_serve(args, settings) -> int:
     runtime = open_runtime(settings, db_path=args.db)
     try:
         app = build_app(runtime, settings)
-        runtime.service.answer(WARM_UP_QUESTION, channel="wechat", log_question=False)
+        runtime.service.answer(WARM_UP_QUESTION)  # builds the FAQ matcher, warms caches
         log.info("ready: /wechat %s, /wecom %s",
                  ("safe/compatible/plaintext" if settings.wechat_aes_key else "plaintext") if settings.wechat_token
                  else "off", "on" if settings.wecom_token else "off")

@@ -34,19 +34,22 @@ def run_telegram(args, settings) -> int:
     settings.require_telegram()
     _configure_logging(settings.debug)
     from app.runtime import open_runtime
+    from app.server import telegram_config
     from channels.telegram import ALLOWED_UPDATES, build_application, configure_bot
 
     if settings.telegram_webhook_url:
         log.warning("TELEGRAM_WEBHOOK_URL is set: long polling removes the webhook; "
                     "use `python bot.py serve` for webhook mode")
     runtime = open_runtime(settings, db_path=args.db)  # jieba + index before the first update
+    config = telegram_config(settings)
 
     async def post_init(application) -> None:
-        await configure_bot(application, settings)
+        await configure_bot(application, config)
         log.info("Telegram bot @%s is polling", application.bot.username)
 
     try:
-        application = build_application(runtime, settings, post_init=post_init)
+        application = build_application(runtime.conversation, runtime.replies, runtime.operations, config,
+                                        post_init=post_init)
         application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=(signal.SIGINT, signal.SIGTERM),
                                 close_loop=False)
     finally:

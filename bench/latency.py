@@ -43,18 +43,18 @@ def main() -> None:
     cache_size = service.cache_size
     service.cache_size = 0  # measure the full answer path, not the repeated-question cache
     for q in questions:
-        service.answer(q, log_question=False)
+        service.answer(q)
     times, hits = [], []
     for _ in range(args.rounds):
         for q in questions:
             started = time.perf_counter()
-            service.answer(q, log_question=False)
+            service.answer(q)
             times.append((time.perf_counter() - started) * 1000)
     service.cache_size = cache_size
     for q in questions:
-        service.answer(q, log_question=False)
+        service.answer(q)
         started = time.perf_counter()
-        service.answer(q, log_question=False)
+        service.answer(q)
         hits.append((time.perf_counter() - started) * 1000)
     runtime.close()
     p50, p95 = percentile(times, 50), percentile(times, 95)

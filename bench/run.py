@@ -78,12 +78,12 @@ def ask(runtime, questions: list[dict], pid_of: dict[str, str], gold_text: dict[
     service.retriever.retrieve = capture
     try:
         for q in questions[:WARMUP]:
-            service.answer(q["question"], channel="bench", log_question=False)
+            service.answer(q["question"])
         records = []
         for q in questions:
             last["result"] = None
             cpu = time.thread_time()
-            answer = service.answer(q["question"], channel="bench", log_question=False)
+            answer = service.answer(q["question"])
             cpu_ms = (time.thread_time() - cpu) * 1000
             result, docs = last["result"], []
             for cand in result.ranked if result else []:
@@ -173,14 +173,14 @@ def run_combined(sets: list[Dataset], work: Path, sample: int) -> dict:
     runtime = open_index(build.db)
     try:
         records = ask(runtime, mixed, pid_of, {p["pid"]: p["text"] for data in sets for p in data.passages})
-        dev_report = evaluate(runtime.service, dev_rows)
+        dev_report = evaluate(runtime.service, dev_rows, runtime.replies)
         documents = len(runtime.store.passages.documents())
     finally:
         runtime.close()
     seed = reindex(datasets.SEED_ARTICLES, work / "seed.db")
     runtime = open_index(seed.db)
     try:
-        seed_dev = evaluate(runtime.service, dev_rows).summary()
+        seed_dev = evaluate(runtime.service, dev_rows, runtime.replies).summary()
     finally:
         runtime.close()
     metrics = summarise(records)
@@ -206,11 +206,11 @@ def run_scale(sets: list[Dataset], cmrc_questions: list[dict], work: Path, keep:
             counts = runtime.store.passages.counts()
             service = runtime.service
             for q in questions[:WARMUP]:
-                service.answer(q["question"], channel="bench", log_question=False)
+                service.answer(q["question"])
             lat, cpu = [], []
             for q in questions:
                 started = time.thread_time()
-                lat.append(service.answer(q["question"], channel="bench", log_question=False).latency_ms)
+                lat.append(service.answer(q["question"]).latency_ms)
                 cpu.append((time.thread_time() - started) * 1000)
         finally:
             runtime.close()

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 
-from qa.compose import Answer
+from channels.replies import Replies
+from qa.answer import Answer
 
 KIND_LABEL = {"faq": "常见问题", "passage": "原文", "smalltalk": "闲聊", "none": "未找到"}
 
 
-def render_text(answer: Answer) -> str:
-    """Exactly what a resident would see."""
-    return answer.answer
-
-
-def render_json(answer: Answer) -> str:
+def render_json(answer: Answer, replies: Replies, *, with_understood: bool = False) -> str:
     """One line of the answer contract (DESIGN.md), UTF-8, no ASCII escapes."""
-    return json.dumps(answer.to_json(), ensure_ascii=False)
+    return json.dumps(replies.to_json(answer, with_understood=with_understood), ensure_ascii=False)
 
 
 def render_explain(answer: Answer) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ChatType, UpdateType
@@ -32,10 +32,6 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from channels.telegram_handlers import Residents, send_parts
 from channels.telegram_render import plain_parts
 from channels.telegram_staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffCommands
-
-if TYPE_CHECKING:
-    from app.runtime import Runtime
-    from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,31 +52,52 @@ def quiet_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def build_application(runtime: Runtime, settings: Settings, *, polling: bool = True, post_init=None) -> Application:
+@dataclass(frozen=True)
+class TelegramConfig:
+    """What the Telegram channel needs from the settings.
+
+    Attributes:
+        token: the bot token (TELEGRAM_BOT_TOKEN).
+        base_url: Bot API base URL (TELEGRAM_BASE_URL).
+        staff_ids, admin_ids: numeric user ids allowed the staff / admin commands.
+        webhook_url, webhook_secret: webhook mode (TELEGRAM_WEBHOOK_URL / _SECRET), or None.
+    """
+
+    token: str
+    base_url: str = "https://api.telegram.org/bot"
+    staff_ids: frozenset[int] = frozenset()
+    admin_ids: frozenset[int] = frozenset()
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+def build_application(conversation, replies, operations, config: TelegramConfig, *, polling: bool = True,
+                      post_init=None) -> Application:
     """An Application with every handler registered (not yet initialized).
 
     Args:
-        runtime: the opened runtime (``service``, ``store``, ``segmenter``, ``rate_limiter``,
-            ``reindex``).
-        settings: validated settings; needs ``telegram_token``.
+        conversation: a :class:`conversation.core.Conversation`.
+        replies: a :class:`channels.replies.Replies`.
+        operations: the staff operations object (see :class:`channels.telegram_staff.StaffCommands`).
+        config: token, base URL and staff/admin ids.
         polling: False builds it without an Updater (webhook mode feeds ``update_queue``).
         post_init: coroutine ``f(application)`` run by ``run_polling`` after initialization.
 
     Raises:
-        ValueError: no token in the settings.
+        ValueError: no token.
     """
-    if not settings.telegram_token:
+    if not config.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required")
     quiet_http_logs()
-    builder = (ApplicationBuilder().token(settings.telegram_token).base_url(settings.telegram_base_url)
+    builder = (ApplicationBuilder().token(config.token).base_url(config.base_url)
                .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES)).concurrent_updates(True))
     if not polling:
         builder = builder.updater(None)
     if post_init is not None:
         builder = builder.post_init(post_init)
     application = builder.build()
-    staff = StaffCommands(runtime, settings)
-    residents = Residents(runtime)
+    staff = StaffCommands(operations, staff_ids=config.staff_ids, admin_ids=config.admin_ids)
+    residents = Residents(conversation, replies)
     application.add_handlers(staff.handlers())  # before the residents' unknown-command catch-all
     application.add_handlers(residents.handlers())
     application.add_error_handler(on_error)
@@ -91,12 +108,12 @@ def _commands(pairs) -> list[BotCommand]:
     return [BotCommand(name, description) for name, description in pairs]
 
 
-async def configure_bot(application: Application, settings: Settings) -> None:
+async def configure_bot(application: Application, config: TelegramConfig) -> None:
     """Publish command menus; a failing scoped menu (chat not found) is logged, not fatal."""
     bot = application.bot
     await bot.set_my_commands(_commands(RESIDENT_COMMANDS), scope=BotCommandScopeDefault())
-    admins = settings.telegram_admin_ids
-    for user_id in sorted(settings.telegram_staff_ids | admins):
+    admins = config.admin_ids
+    for user_id in sorted(config.staff_ids | admins):
         extra = STAFF_COMMANDS + (ADMIN_COMMANDS if user_id in admins else [])
         try:
             await bot.set_my_commands(_commands(RESIDENT_COMMANDS + extra), scope=BotCommandScopeChat(user_id))
@@ -122,5 +139,5 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not send the apology for update %s", update_id)
 
 
-__all__ = ["ALLOWED_UPDATES", "RESIDENT_COMMANDS", "TEXT_APOLOGY", "build_application", "configure_bot",
+__all__ = ["ALLOWED_UPDATES", "RESIDENT_COMMANDS", "TEXT_APOLOGY", "TelegramConfig", "build_application", "configure_bot",
            "on_error", "quiet_http_logs"]

@@ -1,6 +1,6 @@
 """Resident-facing Telegram handlers: questions, /start and /help, buttons, media hints.
 
-Thin by design (DESIGN.md): take the text out of the update, call ``Service.answer`` off the
+Thin by design (DESIGN.md): take the text out of the update, call ``Conversation.ask`` off the
 event loop (``asyncio.to_thread``: jieba and SQLite are blocking), render with
 :mod:`channels.telegram_render`, send. No ranking, thresholds or text rules live here.
 
@@ -36,13 +36,14 @@ from channels.telegram_render import (
     suggestion_buttons,
     without_feedback,
 )
+from channels.replies import Replies
 from qa import smalltalk
-from qa.compose import Answer
-from qa.ratelimit import TEXT_RATE_LIMITED
+from qa.answer import Answer
 
 if TYPE_CHECKING:
     from telegram import Bot
-    from app.runtime import Runtime
+
+    from conversation.core import Conversation, Turn
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +135,15 @@ def strip_bot_mentions(text: str, entities, username: str | None, bot_id: int) -
 
 
 class Residents:
-    """Handlers for residents; ``runtime`` supplies ``service``, ``rate_limiter``, ``store``."""
+    """Handlers for residents.
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    Args:
+        conversation: answers, rate limits, logs and records feedback.
+        replies: the plain-text renderer (the HTML renderer builds on it).
+    """
+
+    def __init__(self, conversation: Conversation, replies: Replies) -> None:
+        self.conversation, self.replies = conversation, replies
 
     def handlers(self) -> list[BaseHandler]:
         messages = filters.UpdateType.MESSAGES
@@ -204,21 +210,25 @@ class Residents:
                           thread_id=thread_of(message))
 
     async def answer(self, bot: Bot, chat_id: int, sender: int, text: str, *, reply_to: int | None = None,
-                     thread_id: int | None = None) -> Answer | None:
+                     thread_id: int | None = None, rate_limit: bool = True) -> Answer | None:
         """Rate-limit, show typing, answer off the event loop, send. Returns the answer sent."""
-        if not self.runtime.rate_limiter.allow(user_key(sender)):
-            await send_parts(bot, chat_id, plain_parts(TEXT_RATE_LIMITED), reply_to=reply_to, thread_id=thread_id)
+        if rate_limit and not self.conversation.rate_limiter.allow(user_key(sender)):
+            await send_parts(bot, chat_id, plain_parts(self.conversation.text_limit_message), reply_to=reply_to,
+                             thread_id=thread_id)
             return None
         with contextlib.suppress(TelegramError):
             await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
-        answer = await asyncio.to_thread(self.runtime.service.answer, text, user=sender, channel=CHANNEL)
-        await self.send_answer(bot, chat_id, answer, reply_to=reply_to, thread_id=thread_id)
-        return answer
+        turn = await asyncio.to_thread(self.conversation.ask, CHANNEL, sender, text, render=self.replies.text,
+                                       rate_limit=False)
+        await self.send_turn(bot, chat_id, turn, reply_to=reply_to, thread_id=thread_id)
+        return turn.answer
 
-    @staticmethod
-    async def send_answer(bot: Bot, chat_id: int, answer: Answer, *, reply_to: int | None = None,
-                          thread_id: int | None = None) -> None:
-        parts, markup = render_answer(answer)
+    async def send_turn(self, bot: Bot, chat_id: int, turn: Turn, *, reply_to: int | None = None,
+                        thread_id: int | None = None) -> None:
+        if turn.answer is None:
+            await send_parts(bot, chat_id, plain_parts(turn.reply), reply_to=reply_to, thread_id=thread_id)
+            return
+        parts, markup = render_answer(turn.answer, self.replies, turn.question_id)
         await send_parts(bot, chat_id, parts, markup=markup, reply_to=reply_to, thread_id=thread_id)
 
     # ---------------------------------------------------------------- buttons
@@ -238,8 +248,8 @@ class Residents:
         else:
             await _answer_query(query, TEXT_BUTTON_EXPIRED)
             return
-        if not self.runtime.rate_limiter.allow(user_key(query.from_user.id)):
-            await _answer_query(query, TEXT_RATE_LIMITED, alert=True)
+        if not self.conversation.rate_limiter.allow(user_key(query.from_user.id)):
+            await _answer_query(query, self.conversation.text_limit_message, alert=True)
             return
         await _answer_query(query)
         message = query.message if query.message is not None and query.message.is_accessible else None
@@ -249,19 +259,15 @@ class Residents:
         if faq_id is not None:
             await self._answer_faq(bot, chat_id, query.from_user.id, faq_id, thread_id)
             return
-        with contextlib.suppress(TelegramError):
-            await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
-        answer = await asyncio.to_thread(self.runtime.service.answer, question, user=query.from_user.id,
-                                         channel=CHANNEL)
-        await self.send_answer(bot, chat_id, answer, thread_id=thread_id)
+        await self.answer(bot, chat_id, query.from_user.id, question, thread_id=thread_id, rate_limit=False)
 
     async def _answer_faq(self, bot: Bot, chat_id: int, sender: int, faq_id: str, thread_id: int | None) -> None:
         """Answer FAQ entry ``faq_id`` directly (logged, with 👍/👎)."""
-        answer = await asyncio.to_thread(self.runtime.service.answer_entry, faq_id, user=sender, channel=CHANNEL)
-        if answer is None:
+        turn = await asyncio.to_thread(self.conversation.ask_entry, CHANNEL, sender, faq_id, render=self.replies.text)
+        if turn is None:
             await send_parts(bot, chat_id, plain_parts(TEXT_FAQ_GONE), thread_id=thread_id)
             return
-        await self.send_answer(bot, chat_id, answer, thread_id=thread_id)
+        await self.send_turn(bot, chat_id, turn, thread_id=thread_id)
 
     async def _feedback(self, update: Update, rest: str) -> None:
         query = update.callback_query
@@ -269,7 +275,8 @@ class Residents:
         if not _ASCII_NUMBER.fullmatch(question_id) or value not in ("0", "1"):
             await _answer_query(query, TEXT_BUTTON_EXPIRED)
             return
-        recorded = await asyncio.to_thread(self.runtime.service.feedback, int(question_id), value == "1")
+        recorded = await asyncio.to_thread(self.conversation.feedback, int(question_id), value == "1",
+                                           channel=CHANNEL, user=query.from_user.id)
         await _answer_query(query, TEXT_FEEDBACK_THANKS if recorded else TEXT_FEEDBACK_GONE)
         message = query.message
         if recorded and message is not None and message.is_accessible:

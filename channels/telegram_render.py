@@ -23,8 +23,9 @@ from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from qa.compose import TEXT_SOURCE, Answer
-from qa.ingest import split_sentences
+from channels.replies import TEXT_SOURCE, Replies, citation_label
+from qa.answer import Answer
+from qa.sentences import split_sentences
 
 #: sendMessage text limit in UTF-16 code units (https://core.telegram.org/bots/api#sendmessage).
 MAX_MESSAGE_UTF16 = 4096
@@ -111,7 +112,7 @@ def _render(units: list[Block]) -> str:
 def html_parts(blocks: Iterable[Block], limit: int = MAX_MESSAGE_UTF16) -> list[str]:
     """Render blocks to Telegram HTML messages of at most ``limit`` UTF-16 units each.
 
-    Text is split only between sentences or lines (boundaries from :func:`qa.ingest.split_sentences`);
+    Text is split only between sentences or lines (boundaries from :func:`qa.sentences.split_sentences`);
     a single sentence longer than a message is cut between characters. Tags are applied per part,
     so every part is well-formed on its own. Parts are trimmed; whitespace-only parts are dropped.
 
@@ -156,15 +157,15 @@ def plain_parts(text: str) -> list[str]:
     return html_parts([(text, None)])
 
 
-def answer_blocks(answer: Answer) -> list[Block]:
+def answer_blocks(answer: Answer, replies: Replies) -> list[Block]:
     """The visible answer as blocks: text, with the citation line (来源：…) in italics.
 
-    Suggestions are left to the keyboard: ``Answer.body`` is the answer without them and keeps
-    the citation and, for refusals, the contact line.
+    Suggestions are left to the keyboard: :meth:`Replies.body` is the answer without them and
+    keeps the citation and, for refusals, the contact line.
     """
-    text = answer.body
+    text = replies.body(answer)
     for citation in answer.citations[:1]:
-        for label in dict.fromkeys((citation.label(), citation.title)):
+        for label in dict.fromkeys((citation_label(citation), citation.title)):
             line = "\n" + TEXT_SOURCE.format(label=label)
             at = text.rfind(line)
             if at >= 0 and text[at + len(line):at + len(line) + 1] in ("", "\n"):
@@ -194,17 +195,18 @@ def feedback_row(question_id: int) -> list[InlineKeyboardButton]:
             InlineKeyboardButton(LABEL_NOT_HELPFUL, callback_data=f"fb:{question_id}:0")]
 
 
-def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
+def answer_keyboard(answer: Answer, question_id: int | None = None) -> InlineKeyboardMarkup | None:
     """Suggestions (``faq:<id>``) then 👍/👎 for answered questions; None when empty."""
     rows = suggestion_buttons(answer.suggestions, [f"faq:{i}" for i in answer.suggestion_ids])
-    if answer.question_id is not None and answer.kind in ("faq", "passage"):
-        rows.append(feedback_row(answer.question_id))
+    if question_id is not None and answer.kind in ("faq", "passage"):
+        rows.append(feedback_row(question_id))
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def render_answer(answer: Answer) -> tuple[list[str], InlineKeyboardMarkup | None]:
+def render_answer(answer: Answer, replies: Replies,
+                  question_id: int | None = None) -> tuple[list[str], InlineKeyboardMarkup | None]:
     """HTML parts of an answer and the keyboard to attach to the last part."""
-    return html_parts(answer_blocks(answer)), answer_keyboard(answer)
+    return html_parts(answer_blocks(answer, replies)), answer_keyboard(answer, question_id)
 
 
 def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:

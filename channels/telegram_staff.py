@@ -28,12 +28,10 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from channels.telegram_handlers import command_argument, reply_html, reply_plain
 from channels.telegram_render import html_parts
-from faq.staff import FaqError, FaqStaff, NearDuplicate
-from qa.indexer import ReindexBusy
+from faq.staff import FaqError, NearDuplicate
 
 if TYPE_CHECKING:
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +105,19 @@ def entry_text(record) -> str:
 
 
 class StaffCommands:
-    """Handlers of the staff and admin commands for one runtime and one set of ids."""
+    """Handlers of the staff and admin commands.
 
-    def __init__(self, runtime: Runtime, settings: Settings) -> None:
-        self.runtime = runtime
-        self.faq = FaqStaff(runtime.store, runtime.segmenter)
-        self.admin_ids = frozenset(settings.telegram_admin_ids)
-        self.staff_ids = frozenset(settings.telegram_staff_ids) | self.admin_ids
+    Args:
+        operations: the staff operations object the wiring hands in (``faq``, ``audit``,
+            ``pseudonym``, ``reindex``, ``stats``; see :class:`app.operations.Operations`).
+        staff_ids, admin_ids: numeric Telegram user ids (admins are staff too).
+    """
+
+    def __init__(self, operations, *, staff_ids: Iterable[int], admin_ids: Iterable[int]) -> None:
+        self.operations = operations
+        self.faq = operations.faq
+        self.admin_ids = frozenset(admin_ids)
+        self.staff_ids = frozenset(staff_ids) | self.admin_ids
         self._reindexing = False
 
     def handlers(self) -> list[BaseHandler]:
@@ -129,7 +133,7 @@ class StaffCommands:
     # ------------------------------------------------------------ authorization
     async def _audit(self, actor: str, action: str, detail: str = "") -> None:
         try:
-            await asyncio.to_thread(self.runtime.service.audit, actor, action, detail)
+            await asyncio.to_thread(self.operations.audit, actor, action, detail)
         except Exception:  # an audit failure must not hide the reply
             log.exception("audit write failed")
 
@@ -152,7 +156,7 @@ class StaffCommands:
             await reply_plain(message, TEXT_ANONYMOUS)
             return None
         if user.id not in (self.admin_ids if admin else self.staff_ids):
-            pseudonym = self.runtime.service.user_hash("telegram", user.id)
+            pseudonym = self.operations.pseudonym("telegram", user.id)
             await self._audit(f"telegram:unlisted:{pseudonym}", "denied", command)
             await reply_plain(message, TEXT_NOT_ADMIN if admin else TEXT_NOT_STAFF)
             return None
@@ -256,22 +260,22 @@ class StaffCommands:
         self._reindexing = True  # set before the first await: a second /reindex sees it
         try:
             await reply_plain(message, TEXT_REINDEX_START)
-            report = await asyncio.to_thread(self.runtime.reindex)
-        except ReindexBusy:
-            await reply_plain(message, TEXT_REINDEX_BUSY)
-            return
+            done, summary = await asyncio.to_thread(self.operations.reindex)
         except (OSError, ValueError) as exc:
             await self._audit(actor, "reindex_failed", str(exc)[:200])
             await reply_plain(message, TEXT_REINDEX_FAILED.format(error=exc))
             return
         finally:
             self._reindexing = False
-        await self._audit(actor, "reindex", report.summary())
-        await reply_plain(message, report.summary())
+        if not done:
+            await reply_plain(message, TEXT_REINDEX_BUSY)
+            return
+        await self._audit(actor, "reindex", summary)
+        await reply_plain(message, summary)
 
     async def stats(self, update: Update, context, actor: str) -> None:
         message = update.effective_message
-        data = await asyncio.to_thread(self.runtime.service.stats)
+        data = await asyncio.to_thread(self.operations.stats)
         await self._audit(actor, "stats")
         rate = data.get("answer_rate_week")
         lines = [TEXT_STATS.format(today=data["today"], today_answered=data["today_answered"], week=data["week"],

@@ -1,9 +1,9 @@
 """Telegram webhook mode: the bot's Application behind one route of the ASGI server.
 
-``app/server.py`` (``python bot.py serve``) calls :func:`start_webhook` at start-up when
-``TELEGRAM_WEBHOOK_URL`` is set, mounts ``POST <route_path>`` on :meth:`TelegramWebhook.handle`
-and calls :meth:`TelegramWebhook.stop` at shutdown (the pattern of PTB's
-``examples/customwebhookbot/starlettebot.py``).
+``app/server.py`` (``python bot.py serve``) builds the Application and :func:`webhook_for` up
+front when ``TELEGRAM_WEBHOOK_URL`` is set, declares ``POST <route_path>`` on
+:meth:`TelegramWebhook.handle`, and starts/stops it in the server's lifespan (the pattern of
+PTB's ``examples/customwebhookbot/starlettebot.py``).
 
 Request handling (https://core.telegram.org/bots/api#setwebhook):
 
@@ -18,11 +18,11 @@ Request handling (https://core.telegram.org/bots/api#setwebhook):
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -30,11 +30,7 @@ from starlette.responses import Response
 from telegram import Update
 from telegram.ext import Application
 
-from channels.telegram import ALLOWED_UPDATES, build_application, configure_bot
-
-if TYPE_CHECKING:
-    from app.runtime import Runtime
-    from app.settings import Settings
+from channels.telegram import ALLOWED_UPDATES, TelegramConfig, configure_bot
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +81,8 @@ class TelegramWebhook:
             return Response(status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)
+        if not self.application.running:
+            return Response(status_code=503)  # Telegram retries later
         if self._duplicate(data["update_id"]):
             return Response(status_code=200)
         try:
@@ -99,34 +97,43 @@ class TelegramWebhook:
         """Finish queued updates and shut the Application down (the webhook stays registered)."""
         if self.application.running:
             await self.application.stop()
-        await self.application.shutdown()
+        with contextlib.suppress(RuntimeError):  # never initialized (start failed)
+            await self.application.shutdown()
 
 
-async def start_webhook(runtime: Runtime, settings: Settings) -> TelegramWebhook:
-    """Initialize and start the Application, publish menus and register the webhook.
+    @property
+    def running(self) -> bool:
+        return self.application.running
 
-    Calls ``setWebhook(url, secret_token=..., allowed_updates=ALLOWED_UPDATES)``.
+    async def start(self, config: TelegramConfig) -> None:
+        """Initialize and start the Application, publish menus and register the webhook
+        (``setWebhook(url, secret_token=..., allowed_updates=ALLOWED_UPDATES)``).
+
+        Raises:
+            telegram.error.TelegramError: the Bot API refused the token or the webhook.
+        """
+        await self.application.initialize()
+        try:
+            await configure_bot(self.application, config)
+            await self.application.bot.set_webhook(config.webhook_url, secret_token=config.webhook_secret,
+                                                   allowed_updates=ALLOWED_UPDATES)
+            await self.application.start()
+        except BaseException:
+            await self.application.shutdown()
+            raise
+
+
+def webhook_for(application: Application, config: TelegramConfig) -> TelegramWebhook:
+    """The webhook endpoint of ``application`` (built with ``polling=False``), not yet started.
 
     Raises:
-        ValueError: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_URL or TELEGRAM_WEBHOOK_SECRET missing.
-        telegram.error.TelegramError: the Bot API refused the token or the webhook.
+        ValueError: TELEGRAM_WEBHOOK_URL or TELEGRAM_WEBHOOK_SECRET missing.
     """
-    url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
-    if not url:
+    if not config.webhook_url:
         raise ValueError("TELEGRAM_WEBHOOK_URL is required in webhook mode")
-    if not secret:
+    if not config.webhook_secret:
         raise ValueError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
-    application = build_application(runtime, settings, polling=False)
-    webhook = TelegramWebhook(application, secret=secret, route_path=urlsplit(url).path or "/")
-    await application.initialize()
-    try:
-        await configure_bot(application, settings)
-        await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        await application.start()
-    except BaseException:
-        await application.shutdown()
-        raise
-    return webhook
+    return TelegramWebhook(application, secret=config.webhook_secret, route_path=urlsplit(config.webhook_url).path or "/")
 
 
-__all__ = ["SECRET_HEADER", "TelegramWebhook", "start_webhook"]
+__all__ = ["SECRET_HEADER", "TelegramWebhook", "webhook_for"]

@@ -4,7 +4,7 @@
 from :func:`channels.wechat_xml.parse_message`) and returns the reply text, or ``None`` when
 the endpoint should answer ``success`` (nothing is shown to the user). It knows nothing about
 HTTP, signatures or encryption (see :mod:`channels.wechat`), and nothing about ranking: every
-answer comes from :meth:`qa.service.Service.answer`.
+answer comes from :meth:`conversation.core.Conversation.ask` (which calls the service once).
 
 Protocol rules and their sources:
 
@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 
-from channels.wechat_xml import utf8_truncate_at_sentence
+from channels.replies import Replies
+from qa.sentences import utf8_truncate_at_sentence
 from qa import smalltalk
-from qa.ratelimit import TEXT_RATE_LIMITED
 
 log = logging.getLogger(__name__)
 
@@ -88,32 +88,43 @@ def is_more_command(text: str) -> bool:
     return _MORE_NOISE.sub("", text).lower() in MORE_COMMANDS
 
 
+#: Deliveries of one message: the first and three retries, 5 s apart (Passive_user_reply_message:
+#: 「微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次」).
+DELIVERIES = 4
+#: How long a delivery that is not the last waits past the deadline for its answer. Not
+#: answering in time makes the platform retry (replying ``success`` would end the exchange
+#: with nothing shown); the retry then gets the finished answer at once.
+LATE_WAIT_S = 20.0
+
+
 class MessageHandler:
     """Reply text for one parsed WeChat/WeCom message; shared by ``/wechat`` and ``/wecom``.
 
     Args:
-        service: a :class:`qa.service.Service` (answer, record, cached_reply, remember_reply,
-            set_pending_page, pending_page, forget_user, user_hash). Called only from
+        conversation: a :class:`conversation.core.Conversation`. Called only from
             ``executor`` threads, never on the event loop.
-        rate_limiter: ``allow(key) -> bool``; keys are ``"<channel>:<FromUserName>"``.
+        replies: the plain-text renderer.
         channel: "wechat" or "wecom" (log channel, rate-limit and dedupe namespace).
-        deadline_s: seconds from the request's arrival after which the endpoint gives up
-            waiting and replies ``success`` (BOT_ANSWER_DEADLINE_S, 4.5 s: the platform
-            waits 5 s). The late answer still finishes, is logged and cached for the retry.
+        deadline_s: seconds from the request's arrival the endpoint waits for an answer
+            (BOT_ANSWER_DEADLINE_S, 4.5 s: the platform waits 5 s). When the answer is not ready
+            by then, a delivery that is not the last one is left unanswered so that the platform
+            retries, and the retry gets the answer; the last delivery replies ``success``.
         executor: thread pool that runs the answer path (it blocks on SQLite and CPU).
 
     Concurrency: a retry that arrives while the first delivery is still being answered waits
     on the same job (an in-process map keyed by the dedupe key), so a message is answered
-    once; a retry after that gets the reply cached in SQLite with the question log row.
+    once; a retry after that gets the reply the conversation kept for it.
     Must be used from one event loop.
     """
 
-    def __init__(self, service, rate_limiter, *, channel: str, deadline_s: float, executor: Executor) -> None:
+    def __init__(self, conversation, replies: Replies, *, channel: str, deadline_s: float,
+                 executor: Executor) -> None:
         if deadline_s <= 0:
             raise ValueError("deadline_s must be > 0")
-        self.service, self.rate_limiter, self.channel = service, rate_limiter, channel
+        self.conversation, self.replies, self.channel = conversation, replies, channel
         self.deadline_s, self.executor = deadline_s, executor
         self._inflight: dict[str, asyncio.Future] = {}
+        self._deliveries: dict[str, int] = {}
 
     # ------------------------------------------------------------------ dispatch
     async def reply_for(self, fields: Mapping[str, str], *, started: float) -> str | None:
@@ -146,7 +157,7 @@ class MessageHandler:
             return await self._run(key, started, functools.partial(self._welcome_job, user, key))
         if event == "unsubscribe":
             # The user's logged data is deleted (issue 5); idempotent, so retries need no dedupe.
-            await self._run(None, started, functools.partial(self.service.forget_user, self.channel, user))
+            await self._run(None, started, functools.partial(self.conversation.forget_user, self.channel, user))
         return None  # every other event: nothing to say
 
     def _dedupe_key(self, kind: str, user: str, *parts: str | None) -> str | None:
@@ -155,26 +166,39 @@ class MessageHandler:
         clean = [(p or "").strip() for p in parts]
         if not all(clean):
             return None
-        return ":".join([kind, self.service.user_hash(self.channel, user), *clean])
+        return ":".join([kind, self.conversation.user_id(self.channel, user), *clean])
 
     # ------------------------------------------------------------ deadline + dedupe
     async def _run(self, key: str | None, started: float, job: Callable[[], str | int | None]):
         """Run ``job`` in the executor; wait for it until the deadline. A job already running
         under ``key`` is awaited instead of starting a second one. Returns the job's result,
-        or None on overrun or failure (the job keeps running and its failure is logged)."""
+        or None on failure or when the last delivery overran the deadline."""
         future = self._inflight.get(key) if key is not None else None
         if future is None:
             future = asyncio.get_running_loop().run_in_executor(self.executor, job)
             future.add_done_callback(_log_failure)
             if key is not None:
                 self._inflight[key] = future
+                self._deliveries[key] = 0
                 future.add_done_callback(functools.partial(self._forget_inflight, key))
+        delivery = 0
+        if key is not None and key in self._deliveries:
+            self._deliveries[key] += 1
+            delivery = self._deliveries[key]
         remaining = self.deadline_s - (time.monotonic() - started)
         try:
             return await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.0))
         except TimeoutError:
-            log.warning("%s: answer not ready within %.1f s; replied success, the retry gets it",
-                        self.channel, self.deadline_s)
+            if key is None or delivery >= DELIVERIES:
+                log.warning("%s: answer not ready within %.1f s on the last delivery; replied success",
+                            self.channel, self.deadline_s)
+                return None
+            log.warning("%s: answer not ready within %.1f s; leaving this delivery unanswered so the platform "
+                        "retries", self.channel, self.deadline_s)
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), LATE_WAIT_S)
+            except Exception:
+                return None
         except Exception:  # logged once by _log_failure
             pass
         return None
@@ -182,52 +206,35 @@ class MessageHandler:
     def _forget_inflight(self, key: str, future: asyncio.Future) -> None:
         if self._inflight.get(key) is future:
             del self._inflight[key]
+            # a retry arriving later is served from the kept reply; forget the count after the
+            # retry window (4 deliveries x 5 s)
+            asyncio.get_running_loop().call_later(DELIVERIES * 5 + 5, self._deliveries.pop, key, None)
 
     # -------------------------------------------------------- jobs (worker threads)
     def _text_job(self, user: str, text: str, key: str | None) -> str:
         """Answer a text (or recognised voice) message; runs in a worker thread."""
-        if key is not None:
-            cached = self.service.cached_reply(self.channel, key)
-            if cached is not None:
-                return cached
-        if not self.rate_limiter.allow(f"{self.channel}:{user}"):
-            return TEXT_RATE_LIMITED
         if is_more_command(text):
             return self._next_page(user, key)
-        answer = self.service.answer(text, user=user, channel=self.channel, log_question=False)
-        page, rest = paginate(answer.answer)
-        self._set_rest(user, rest)
-        if answer.outcome == "invalid":  # empty or no words: not a question, not logged
-            if key is not None:
-                self.service.remember_reply(self.channel, key, user, page)
-        else:  # question log row and cached reply in one transaction
-            self.service.record(answer, user=user, channel=self.channel, dedupe_key=key, reply=page)
-        return page
+        turn = self.conversation.ask(self.channel, user, text, render=self.replies.text, paginate=paginate,
+                                     dedupe_key=key)
+        return turn.reply
 
     def _next_page(self, user: str, key: str | None) -> str:
-        rest = self.service.pending_page(self.channel, user)
-        if not rest:
-            page = TEXT_NO_MORE
-        else:
-            page, remaining = paginate(rest)
-            self._set_rest(user, remaining)
         if key is not None:
-            self.service.remember_reply(self.channel, key, user, page)
+            cached = self.conversation.cached_reply(self.channel, key)
+            if cached is not None:
+                return cached
+        page = self.conversation.next_page(self.channel, user, paginate) or TEXT_NO_MORE
+        if key is not None:
+            self.conversation.remember_reply(self.channel, key, user, page)
         return page
-
-    def _set_rest(self, user: str, rest: str) -> None:
-        """Keep the unsent rest for 「更多」; clear an old one (a read first spares a write)."""
-        if rest:
-            self.service.set_pending_page(self.channel, user, rest)
-        elif self.service.pending_page(self.channel, user) is not None:
-            self.service.set_pending_page(self.channel, user, None)
 
     def _welcome_job(self, user: str, key: str | None) -> str:
         if key is not None:
-            cached = self.service.cached_reply(self.channel, key)
+            cached = self.conversation.cached_reply(self.channel, key)
             if cached is not None:
                 return cached
-            self.service.remember_reply(self.channel, key, user, TEXT_WELCOME)
+            self.conversation.remember_reply(self.channel, key, user, TEXT_WELCOME)
         return TEXT_WELCOME
 
 

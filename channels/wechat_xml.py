@@ -15,7 +15,6 @@ CDATA sections, which wechatpy's reply templates do not do.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import defusedxml.ElementTree as SafeET
 
@@ -26,7 +25,6 @@ __all__ = [
     "render_encrypted_envelope",
     "render_text_reply",
     "strip_control_chars",
-    "utf8_truncate_at_sentence",
 ]
 
 # C0 controls except \t \n \r, DEL, UTF-16 surrogates and the non-characters
@@ -34,13 +32,6 @@ __all__ = [
 # (https://www.w3.org/TR/xml/#charsets) plus DEL.
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}\Z")
-
-#: Sentence-final marks for utf8_truncate_at_sentence (Chinese full-width and ASCII).
-SENTENCE_ENDS = frozenset("。！？；!?\n")
-#: Second-choice cut points.
-CLAUSE_ENDS = frozenset("，,、")
-#: Closing marks kept with the sentence they close (e.g. 。” stays together).
-_CLOSERS = frozenset("”’」』）)】》〉\"'")
 
 
 class BadXml(ValueError):
@@ -132,7 +123,7 @@ def render_text_reply(to_user: str, from_user: str, content: str, create_time: i
     ``to_user`` is the user's OpenID (the incoming FromUserName), ``from_user``
     the account's id (the incoming ToUserName), ``create_time`` Unix seconds.
     Layout from the 被动回复用户消息 doc. Content byte limits are the caller's
-    job (:func:`utf8_truncate_at_sentence`). Raises ``TypeError``/``ValueError``
+    job (:func:`qa.sentences.utf8_truncate_at_sentence`). Raises ``TypeError``/``ValueError``
     for a non-integer ``create_time``.
     """
     if isinstance(create_time, bool) or not isinstance(create_time, int):
@@ -166,62 +157,3 @@ def render_encrypted_envelope(
         f"<Nonce>{cdata(nonce)}</Nonce>"
         "</xml>"
     )
-
-
-def _is_extender(ch: str) -> bool:
-    """True for code points that attach to the previous one (no cut before them)."""
-    cp = ord(ch)
-    return (
-        unicodedata.combining(ch) != 0
-        or cp in (0x200D, 0x20E3)  # zero width joiner, combining enclosing keycap
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin-tone modifiers
-        or 0xE0020 <= cp <= 0xE007F  # emoji tag sequences
-    )
-
-
-def _last_cut(candidate: str, marks: frozenset[str]) -> int:
-    """Index just after the last mark in ``candidate`` (plus closers), or 0."""
-    for i in range(len(candidate) - 1, -1, -1):
-        if candidate[i] in marks:
-            j = i + 1
-            while j < len(candidate) and candidate[j] in _CLOSERS:
-                j += 1
-            return j
-    return 0
-
-
-def utf8_truncate_at_sentence(text: str, max_bytes: int) -> tuple[str, str]:
-    """Split ``text`` into ``(head, rest)`` with ``len(head.encode()) <= max_bytes``.
-
-    ``head + rest == text`` always. If the whole text fits, ``rest`` is empty.
-    Otherwise the cut is after the last sentence end (``。！？；!?`` or newline,
-    with any closing quotes/brackets that still fit), else after the last
-    comma (``，,、``), else at the last code point that fits, moved back so that
-    combining marks, ZWJ, variation selectors and skin tones stay with their
-    base character when possible. A multi-byte character is never split.
-    ``head`` is empty only when the first character alone exceeds ``max_bytes``.
-    ``max_bytes`` is in UTF-8 bytes; raises ``ValueError`` if negative,
-    ``TypeError`` if ``text`` is not ``str`` or ``max_bytes`` not ``int``.
-    """
-    if not isinstance(text, str):
-        raise TypeError("text must be str")
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-        raise TypeError("max_bytes must be int")
-    if max_bytes < 0:
-        raise ValueError("max_bytes must be >= 0")
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data) <= max_bytes:
-        return text, ""
-    cut = max_bytes
-    while cut > 0 and (data[cut] & 0xC0) == 0x80:  # continuation byte: back off
-        cut -= 1
-    candidate = data[:cut].decode("utf-8", "surrogatepass")
-    n = _last_cut(candidate, SENTENCE_ENDS) or _last_cut(candidate, CLAUSE_ENDS)
-    if not n:
-        n = len(candidate)
-        while n > 0 and (_is_extender(text[n]) or text[n - 1] == "\u200d"):
-            n -= 1
-        if n == 0:
-            n = len(candidate)
-    return text[:n], text[n:]

@@ -27,7 +27,7 @@ from pathlib import Path
 from qa.document import ANSWERABLE_ROLES, Document, Paragraph
 from qa.sentences import CLOSERS as _CLOSERS
 from qa.sentences import SENTENCE_END as _SENTENCE_END
-from qa.sentences import split_sentences  # noqa: F401  (re-exported for callers of qa.ingest)
+from qa.sentences import split_sentences
 
 #: A heading or title is short; the seed's longest heading has 15 characters.
 HEADING_MAX_CHARS = 30

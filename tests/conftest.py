@@ -53,17 +53,10 @@ def db_path(tmp_path, seeded_db) -> Path:
 @pytest.fixture
 def runtime(db_path, settings, segmenter):
     """A runtime on a private database, sharing the session's segmenter."""
-    from app.runtime import hash_key
-    from faq.matcher import FaqMatcher
-    from qa.ratelimit import RateLimiter
-    from qa.service import Service, ServiceConfig
+    from app.runtime import assemble
     from qa.store import Store
-    from app.runtime import Runtime
 
-    store = Store(db_path)
-    service = Service(store, segmenter, ServiceConfig(contact=settings.contact, user_hash_key=hash_key(settings, db_path)),
-                      faq=lambda records: FaqMatcher(records, segmenter))
-    rt = Runtime(settings, store, segmenter, service, RateLimiter(settings.rate_limit_per_minute))
+    rt = assemble(settings, Store(db_path), segmenter, db_path)
     yield rt
     rt.close()
 
@@ -103,3 +96,23 @@ def http(server):
 
     with httpx.Client(base_url=server.base, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def replies(runtime):
+    """The plain-text renderer of the test runtime."""
+    return runtime.replies
+
+
+@pytest.fixture
+def conversation(runtime):
+    return runtime.conversation
+
+
+@pytest.fixture
+def ask(runtime):
+    """``ask(question) -> (answer, text)``: the pure answer and exactly what a resident reads."""
+    def ask(question):
+        answer = runtime.service.answer(question)
+        return answer, runtime.replies.text(answer)
+    return ask

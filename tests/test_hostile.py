@@ -29,13 +29,14 @@ from channels.wechat_crypto import MessageCrypto, msg_signature, plain_signature
 from channels.wechat_xml import parse_message
 from faq.io import FaqFileError
 from faq.staff import FaqError, FaqStaff
-from qa import compose
+from channels import replies as replies_mod
 from qa.indexer import reindex
 from qa.query import MAX_QUESTION_CHARS
 from qa.store.maintenance import check
 from tests import wechat_harness as h
 from tests.conftest import SEED_ARTICLE, run_bot
 from tests.test_telegram_harness import BOT, live_bot
+from tests.support.render import REPLIES, text as shown
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for TestClient; httpx still works
     warnings.simplefilter("ignore")
@@ -66,15 +67,15 @@ def _assert_sane(answer, docs: dict[str, str]) -> None:
     """The answer contract for any input: a non-empty reply, a known kind, a confidence in
     0..1, serialisable JSON and passage citations that are verbatim spans of the document."""
     assert answer.kind in KINDS
-    assert answer.answer.strip()
+    assert shown(answer).strip()
     assert 0.0 <= answer.confidence <= 1.0
-    json.loads(json.dumps(answer.to_json(), ensure_ascii=False))
+    json.loads(json.dumps(REPLIES.to_json(answer), ensure_ascii=False))
     for citation in answer.citations:
         if citation.doc_id.startswith("faq:"):
             assert citation.quote.strip()
             continue
         assert citation.quote and docs[citation.doc_id][citation.start:citation.end] == citation.quote
-        assert citation.quote in answer.answer
+        assert citation.quote in shown(answer)
 
 
 def _counts(store) -> tuple[int, int, int]:
@@ -89,22 +90,26 @@ def test_hostile_questions_get_sane_answers_and_never_touch_user_data(runtime):
     docs = _cleaned_texts(store)
     faq_before = [r.public() for r in store.faq.all(status=None)]
     for question in HOSTILE_QUESTIONS:
-        _assert_sane(service.answer(question, user="attacker"), docs)
+        turn = runtime.conversation.ask("cli", "attacker", question, render=runtime.replies.text, rate_limit=False)
+        _assert_sane(turn.answer, docs)
+        assert turn.reply == runtime.replies.text(turn.answer)
+    assert runtime.conversation.writer.flush(10)
     assert [r.public() for r in store.faq.all(status=None)] == faq_before
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 @pytest.mark.parametrize("text", ["", " \t ", "\u3000", "\u200b\u200b", "\x00\x01", "\ufeff"])
-def test_blank_input_gets_the_empty_message_and_is_not_logged(service, text):
-    answer = service.answer(text)
-    assert (answer.kind, answer.outcome, answer.answer) == ("none", "invalid", compose.TEXT_EMPTY)
-    assert answer.question_id is None
+def test_blank_input_gets_the_empty_message_and_is_not_logged(conversation, replies, text):
+    turn = conversation.ask("cli", "u", text, render=replies.text)
+    answer = turn.answer
+    assert (answer.kind, answer.outcome, turn.reply) == ("none", "invalid", replies_mod.TEXT_EMPTY)
+    assert turn.question_id is None
 
 
 @pytest.mark.parametrize("text", ["😀😀", '"', "]]>", "مرحبا", "𠀀𠀁"])
 def test_wordless_input_gets_the_not_text_message(service, text):
     answer = service.answer(text)
-    assert (answer.kind, answer.answer) == ("none", compose.TEXT_NOT_TEXT)
+    assert (answer.kind, shown(answer)) == ("none", replies_mod.TEXT_NOT_TEXT)
 
 
 @pytest.mark.parametrize("length, notice", [(MAX_QUESTION_CHARS - 1, False), (MAX_QUESTION_CHARS, False),
@@ -113,25 +118,25 @@ def test_question_cap_boundary(service, length, notice):
     text = ("扶贫车间哪天复工的" * 40)[:length]
     answer = service.answer(text)
     assert len(answer.question) == min(length, MAX_QUESTION_CHARS)
-    assert (compose.TEXT_TRUNCATED.format(limit=MAX_QUESTION_CHARS) in answer.answer) is notice
+    assert (replies_mod.TEXT_TRUNCATED.format(limit=MAX_QUESTION_CHARS) in shown(answer)) is notice
 
 
 @pytest.mark.parametrize("variant", ["宛城區2020年脫貧多少人", "二〇二〇年宛城区脱贫多少人", "宛城区２０２０年脱贫多少人？",
                                      "宛城区\u200b2020年\u200d脱贫多少人", "\ufeff宛城区2020年脱贫多少人"])
 def test_script_and_width_variants_answer_like_the_plain_question(service, variant):
-    assert "2652" in service.answer(variant).answer
+    assert "2652" in shown(service.answer(variant))
 
 
 def test_ten_megabyte_question_is_cut_not_choked(service):
     answer = service.answer("宛城区2020年脱贫多少人？" + "扶" * (10 * 1024 * 1024))
     assert answer.latency_ms < 5000
-    assert compose.TEXT_TRUNCATED.format(limit=MAX_QUESTION_CHARS) in answer.answer
+    assert replies_mod.TEXT_TRUNCATED.format(limit=MAX_QUESTION_CHARS) in shown(answer)
     assert len(answer.question) == MAX_QUESTION_CHARS
 
 
 def test_non_string_input_is_treated_as_empty(service):
     for value in (None, 123, b"bytes", ["list"]):
-        assert service.answer(value).answer == compose.TEXT_EMPTY
+        assert shown(service.answer(value)) == replies_mod.TEXT_EMPTY
 
 
 # ------------------------------------------------------------------------ CLI --stdin
@@ -149,7 +154,7 @@ def test_stdin_json_one_line_per_input_line_with_crlf_and_no_final_newline(db_pa
     assert [r["question"] for r in rows][:2] == ["宛城区2020年脱贫多少人？", ""]
     assert all(r["kind"] in KINDS and r["answer"].strip() for r in rows)
     assert "2652" in rows[0]["answer"] and "2020年3月19日" in rows[-1]["answer"]
-    assert rows[1]["answer"] == rows[2]["answer"] == rows[3]["answer"] == compose.TEXT_EMPTY
+    assert rows[1]["answer"] == rows[2]["answer"] == rows[3]["answer"] == replies_mod.TEXT_EMPTY
     assert [len(r["question"]) for r in rows[10:13]] == [199, 200, 200]
     from qa.store import Store
 
@@ -312,7 +317,8 @@ def test_hostile_articles_directory_reindexes_and_keeps_user_data(runtime, tmp_p
     articles = tmp_path / "articles"
     articles.mkdir()
     _hostile_articles(articles)
-    runtime.service.answer("测试存活问题", user="u1")
+    runtime.conversation.ask("cli", "u1", "测试存活问题", render=runtime.replies.text)
+    assert runtime.conversation.writer.flush(5)
     before = _counts(runtime.store)
     report = reindex(runtime.store, articles, runtime.segmenter)
     skipped = {path for path, _ in report.skipped}
@@ -325,7 +331,7 @@ def test_hostile_articles_directory_reindexes_and_keeps_user_data(runtime, tmp_p
                                ("光伏扶贫电站收益", "分配到村"), ("扶贫车间哪天复工的", "2020年3月19日")]:
         answer = runtime.service.answer(question)
         _assert_sane(answer, docs)
-        assert expected in answer.answer, question
+        assert expected in shown(answer), question
     assert check(runtime.store.db, set(docs)).ok
 
 
@@ -341,7 +347,7 @@ def test_reindex_of_a_missing_or_empty_directory_keeps_the_live_index(runtime, t
             reindex(runtime.store, directory, runtime.segmenter)
     assert _counts(runtime.store) == user_data
     assert runtime.store.passages.counts() == before
-    assert "2652" in runtime.service.answer("宛城区2020年脱贫多少人？").answer
+    assert "2652" in shown(runtime.service.answer("宛城区2020年脱贫多少人？"))
 
 
 # --------------------------------------------------------------------------- WeChat
@@ -407,8 +413,8 @@ def test_wechat_odd_but_signed_messages_get_polite_replies(runtime, settings):
             assert "2652" in reply(h.text_xml("oCt", h.QUESTION, 7100 + len(ctype)), headers={"content-type": ctype})["Content"]
         fields = reply(h.text_xml("oX]]><MsgType>evil</MsgType>", "宛城区]]>脱贫\x01\x1b多少人<xml>", 7201))
         assert fields["ToUserName"] == "oX]]><MsgType>evil</MsgType>" and fields["MsgType"] == "text"
-        assert reply(h.text_xml("oEmpty", "", 7202))["Content"] == compose.TEXT_EMPTY
-        assert reply(h.text_xml("oEmoji", "😀👍🏽", 7203))["Content"] == compose.TEXT_NOT_TEXT
+        assert reply(h.text_xml("oEmpty", "", 7202))["Content"] == replies_mod.TEXT_EMPTY
+        assert reply(h.text_xml("oEmoji", "😀👍🏽", 7203))["Content"] == replies_mod.TEXT_NOT_TEXT
         assert reply(h.text_xml("o" + "U" * 20000, "你好", 7204)) is not None
         assert reply(h.text_xml("   ", h.QUESTION, 7205)) is None  # no user: success
         for msg_type in ["unknown", "", "event", "miniprogrampage", "<b>"]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.runtime import open_runtime
+from app.server import telegram_config
 from app.settings import Settings
 from channels.telegram import ALLOWED_UPDATES, build_application, configure_bot
 from tests.support.fake_bot_api import Call, FakeBotApi
@@ -45,6 +46,12 @@ def bot_settings(fake: FakeBotApi, **env: str) -> Settings:
                          TELEGRAM_ADMIN_IDS=str(ADMIN), TELEGRAM_STAFF_IDS=str(STAFF), **env)
 
 
+def telegram_app(runtime, settings: Settings, *, polling: bool = True):
+    """The production Application for ``runtime`` as the wiring builds it."""
+    return build_application(runtime.conversation, runtime.replies, runtime.operations, telegram_config(settings),
+                             polling=polling)
+
+
 def run(coro, timeout: float = 30.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
@@ -53,9 +60,9 @@ def run(coro, timeout: float = 30.0):
 async def running_bot(fake: FakeBotApi, runtime, **env: str):
     """The production Application, polling the fake with the production allowed_updates."""
     settings = bot_settings(fake, **env)
-    application = build_application(runtime, settings)
+    application = telegram_app(runtime, settings)
     await application.initialize()
-    await configure_bot(application, settings)
+    await configure_bot(application, telegram_config(settings))
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
     # the first getUpdates (in flight) has set allowed_updates: updates pushed now are filtered
@@ -90,7 +97,7 @@ def threaded_application(fake: FakeBotApi, runtime, name: str):
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
     thread.start()
-    application = build_application(runtime, bot_settings(fake), polling=False)
+    application = telegram_app(runtime, bot_settings(fake), polling=False)
     errors: list[BaseException] = []
 
     async def record(update, context):

@@ -17,7 +17,8 @@ from channels.telegram_render import (
     render_answer,
     without_feedback,
 )
-from qa.compose import Answer, Citation
+from channels.replies import Replies
+from qa.answer import Answer, Citation
 from tests.support.telegram_html import parse_html, telegram_html_to_text, utf16_len
 
 
@@ -73,17 +74,18 @@ def test_tags_are_closed_in_every_part():
     assert squash("".join(visible(parts))) == squash("".join(t for t, _ in blocks))
 
 
+REPLIES = Replies("请拨打12345。")
+
+
 def _answer(**kw) -> Answer:
     citation = Citation("seed", "脱贫攻坚 宛城区交出满意答卷", "小节", 2, "2020年脱贫2652人。", 0, 10)
-    base = dict(question="q", answer="2020年脱贫2652人。\n来源：《脱贫攻坚 宛城区交出满意答卷》 · 小节 · 第2段"
-                                     "\n\n您可能还想问：\n1. 甲？", kind="passage", confidence=0.9,
-                citations=[citation], suggestions=["甲？"], suggestion_ids=["F001"], question_id=7,
-                body_text="2020年脱贫2652人。\n来源：《脱贫攻坚 宛城区交出满意答卷》 · 小节 · 第2段")
+    base = dict(question="q", kind="passage", confidence=0.9, outcome="answered",
+                citations=[citation], suggestions=["甲？"], suggestion_ids=["F001"])
     return Answer(**{**base, **kw})
 
 
 def test_answer_citation_in_italics_and_keyboard():
-    parts, markup = render_answer(_answer())
+    parts, markup = render_answer(_answer(), REPLIES, 7)
     assert parts == ["2020年脱贫2652人。\n<i>来源：《脱贫攻坚 宛城区交出满意答卷》 · 小节 · 第2段</i>"]
     rows = [[b.callback_data for b in row] for row in markup.inline_keyboard]
     assert rows == [["faq:F001"], ["fb:7:1", "fb:7:0"]]
@@ -91,12 +93,13 @@ def test_answer_citation_in_italics_and_keyboard():
 
 
 def test_refusal_keeps_its_contact_line_and_long_ids_are_dropped():
-    refusal = _answer(kind="none", citations=[], answer="没找到。\n\n您是不是想问：\n1. 甲？\n\n请拨打12345。",
-                      body_text="您是不是想问下面这些问题？\n\n请拨打12345。", suggestion_ids=["F" + "9" * 70])
-    assert answer_blocks(refusal)[-1][0].endswith("请拨打12345。")
-    assert answer_keyboard(refusal) is None  # the 72-byte callback data would be rejected
-    smalltalk = _answer(kind="smalltalk", citations=[], suggestion_ids=[], answer="您好！", body_text=None)
-    assert render_answer(smalltalk) == (["您好！"], None)
+    refusal = _answer(kind="none", citations=[], reason="did_you_mean", outcome="suggested",
+                      suggestion_ids=["F" + "9" * 70])
+    assert REPLIES.text(refusal) == "您是不是想问：\n1. 甲？\n\n请拨打12345。"
+    assert answer_blocks(refusal, REPLIES) == [("您是不是想问下面这些问题？也可以换个说法再问。\n\n请拨打12345。", None)]
+    assert answer_keyboard(refusal, 7) is None  # the 72-byte callback data would be rejected
+    smalltalk = _answer(kind="smalltalk", citations=[], suggestions=[], suggestion_ids=[], reason="thanks")
+    assert render_answer(smalltalk, REPLIES, 8) == (["不客气！还有其他问题，随时问我。"], None)
 
 
 def test_strip_bot_mentions_uses_utf16_offsets():

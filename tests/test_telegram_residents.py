@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 
 import pytest
@@ -194,11 +193,11 @@ def test_start_help_and_example_button(fake, runtime):
     assert {example["callback_query"]["id"], stale["callback_query"]["id"]} <= set(fake.answered_callbacks)
 
 
-def test_rate_limit_per_user(fake, runtime):
-    limited = dataclasses.replace(runtime, rate_limiter=RateLimiter(2))
+def test_rate_limit_per_user(fake, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.conversation, "rate_limiter", RateLimiter(2))
 
     async def scenario():
-        async with running_bot(fake, limited):
+        async with running_bot(fake, runtime):
             replies = []
             for _ in range(3):
                 replies += await ask(fake, fake.private_text(RESIDENT, QUESTION), RESIDENT)
@@ -227,12 +226,12 @@ class _BrokenService:
         raise RuntimeError("simulated failure")
 
 
-def test_error_handler_logs_and_apologises(fake, runtime, caplog):
-    broken = dataclasses.replace(runtime, service=_BrokenService())
+def test_error_handler_logs_and_apologises(fake, runtime, caplog, monkeypatch):
+    monkeypatch.setattr(runtime.conversation, "service", _BrokenService())
     caplog.set_level(logging.ERROR, logger="channels.telegram")
 
     async def scenario():
-        async with running_bot(fake, broken):
+        async with running_bot(fake, runtime):
             return await ask(fake, fake.private_text(RESIDENT, QUESTION), RESIDENT)
 
     [apology] = run(scenario())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import types
 
 import pytest
 
@@ -85,7 +86,8 @@ def test_near_duplicate_and_force(fake, runtime):
 
 
 def test_edit_disable_search_unanswered(fake, runtime):
-    runtime.service.answer("火星移民补贴怎么申请", user=RESIDENT, channel="telegram")
+    runtime.conversation.ask("telegram", RESIDENT, "火星移民补贴怎么申请", render=runtime.replies.text)
+    assert runtime.conversation.writer.flush(5)
 
     async def scenario():
         async with running_bot(fake, runtime):
@@ -153,10 +155,11 @@ class HeldReindex:
 
 
 def test_reindex_while_twenty_questions_arrive(fake, runtime):
-    held = HeldReindex(runtime)
+    held = HeldReindex(runtime.operations)
+    wired = types.SimpleNamespace(conversation=runtime.conversation, replies=runtime.replies, operations=held)
 
     async def scenario():
-        async with running_bot(fake, held):
+        async with running_bot(fake, wired):
             fake.push_update(fake.private_command(ADMIN, "/reindex"))
             await fake.wait_for_async("sendMessage", predicate=lambda c: c.params["text"] == TEXT_REINDEX_START)
             assert await asyncio.to_thread(held.started.wait, 10)
@@ -194,7 +197,8 @@ def test_reindex_refused_while_another_process_reindexes(fake, runtime):
 
 
 def test_stats_for_admins(fake, runtime):
-    runtime.service.answer("宛城区2020年脱贫多少人？", user=RESIDENT, channel="telegram")
+    runtime.conversation.ask("telegram", RESIDENT, "宛城区2020年脱贫多少人？", render=runtime.replies.text)
+    assert runtime.conversation.writer.flush(5)
 
     async def scenario():
         async with running_bot(fake, runtime):

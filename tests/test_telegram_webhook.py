@@ -1,4 +1,4 @@
-"""Webhook mode: start_webhook registers with the (fake) Bot API; handle() guards the route.
+"""Webhook mode: starting the webhook registers with the (fake) Bot API; handle() guards the route.
 
 The route is mounted on a Starlette app the way ``app/server.py`` mounts it and driven in the
 same event loop through httpx's ASGI transport; one test also runs a real uvicorn server on
@@ -17,10 +17,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from channels.telegram_webhook import SECRET_HEADER, start_webhook
+from app.server import telegram_config
+from channels.telegram_webhook import SECRET_HEADER, webhook_for
 from tests.test_telegram_harness import (  # noqa: F401  (fake is a fixture)
     RESIDENT,
     bot_settings,
+    telegram_app,
     fake,
     make_runtime,
     run,
@@ -42,6 +44,14 @@ def runtime(tmp_path_factory):
 
 def asgi_app(webhook) -> Starlette:
     return Starlette(routes=[Route(webhook.route_path, webhook.handle, methods=["POST"])])
+
+
+async def start_webhook(runtime, settings):
+    """Build and start the webhook as ``bot.py serve`` does."""
+    config = telegram_config(settings)
+    webhook = webhook_for(telegram_app(runtime, settings, polling=False), config)
+    await webhook.start(config)
+    return webhook
 
 
 def update(fake, update_id: int, payload: dict) -> dict:

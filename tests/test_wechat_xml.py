@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qa.sentences import utf8_truncate_at_sentence
 from channels.wechat_xml import (
     BadXml,
     cdata,
@@ -11,7 +12,6 @@ from channels.wechat_xml import (
     render_encrypted_envelope,
     render_text_reply,
     strip_control_chars,
-    utf8_truncate_at_sentence,
 )
 
 # Message layouts from the Official Account docs (接收普通消息 / 接收事件推送), with Chinese content.

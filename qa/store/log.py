@@ -7,6 +7,7 @@ raw id. Times are UTC ISO-8601 strings (``2026-11-29T22:06:00Z``), which sort co
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -41,19 +42,30 @@ class QuestionLog:
 
     def record(self, *, channel: str, user_hash: str | None, text_norm: str, kind: str, outcome: str,
                confidence: float, faq_id: str | None, doc_id: str | None, candidates: list,
-               dedupe_key: str | None = None, reply: str | None = None) -> int:
+               dedupe_key: str | None = None, reply: str | None = None, question_id: int | None = None,
+               at: str | None = None) -> int:
         """Log one answered question; with ``dedupe_key`` also cache ``reply`` for retries,
         in the same transaction. Returns the question id.
 
+        Args:
+            question_id: the id to use (the conversation layer allocates ids before the row is
+                written, so a reply can carry it); None lets SQLite choose. An id already taken
+                (a collision of two allocators) falls back to SQLite's choice.
+            at: the UTC time the question arrived (default: now).
+
         Raises:
             qa.store.StoreError: the database stayed locked.
+            sqlite3.OperationalError: the write failed (disk full, read-only file).
         """
         with self.db.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO questions(at, channel, user_hash, text_norm, kind, outcome, confidence, faq_id, doc_id, "
-                "candidates) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (utc_now(), channel, user_hash, text_norm[:2000], kind, outcome, round(confidence, 4), faq_id, doc_id,
-                 json.dumps(candidates, ensure_ascii=False)))
+            values = (at or utc_now(), channel, user_hash, text_norm[:2000], kind, outcome, round(confidence, 4),
+                      faq_id, doc_id, json.dumps(candidates, ensure_ascii=False))
+            sql = ("INSERT INTO questions(id, at, channel, user_hash, text_norm, kind, outcome, confidence, faq_id, "
+                   "doc_id, candidates) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+            try:
+                cur = conn.execute(sql, (question_id, *values))
+            except sqlite3.IntegrityError:
+                cur = conn.execute(sql, (None, *values))
             qid = int(cur.lastrowid)
             if dedupe_key is not None:
                 conn.execute("INSERT OR IGNORE INTO replies(channel, dedupe_key, user_hash, question_id, reply, at) "
@@ -73,10 +85,15 @@ class QuestionLog:
                                    (channel, dedupe_key)).fetchone()
         return row[0] if row else None
 
-    def set_feedback(self, question_id: int, value: int) -> bool:
-        """Record 👍 (1) or 👎 (-1) against a logged question; False if it does not exist."""
+    def set_feedback(self, question_id: int, value: int, *, user_hash: str | None = None) -> bool:
+        """Record 👍 (1) or 👎 (-1) against a logged question; False if it does not exist or,
+        with ``user_hash``, was not asked by that user (a rating is bound to the asker)."""
         with self.db.write() as conn:
-            cur = conn.execute("UPDATE questions SET feedback=? WHERE id=?", (value, question_id))
+            if user_hash is None:
+                cur = conn.execute("UPDATE questions SET feedback=? WHERE id=?", (value, question_id))
+            else:
+                cur = conn.execute("UPDATE questions SET feedback=? WHERE id=? AND user_hash=?",
+                                   (value, question_id, user_hash))
         return cur.rowcount == 1
 
     def set_page(self, channel: str, user_hash: str, rest: str | None) -> None:

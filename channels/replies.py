@@ -1,0 +1,124 @@
+"""What a resident reads: the one module of reply templates and plain-text rendering.
+
+Every channel renders an :class:`qa.answer.Answer` through :class:`Replies`: the console, WeChat
+and WeCom send :meth:`Replies.text`; Telegram and the web page show :meth:`Replies.body` and put
+the suggestions on buttons; ``bot.py ask --json`` prints :meth:`Replies.to_json`. An answer is
+verbatim source text, then the citation line (来源：《标题》 · 小节 · 第N段), then at most three
+numbered suggestions (DESIGN.md, "Tone of the product").
+"""
+
+from __future__ import annotations
+
+from qa.answer import MAX_SUGGESTIONS, Answer, Citation
+from qa.smalltalk import EXAMPLES
+
+TEXT_NO_ANSWER = "抱歉，现有资料里没有找到能回答这个问题的内容。"
+TEXT_SCOPE = "我能回答的是宛城区政策方面的问题（现有资料：{sources}），答案都摘自原文并注明出处。"
+TEXT_CLOSE = "您是不是想问："
+TEXT_CLOSE_BUTTONS = "您是不是想问下面这些问题？也可以换个说法再问。"
+TEXT_SUGGEST = "您可能还想问："
+TEXT_EMPTY = "请直接输入您想咨询的问题，例如：“宛城区2020年脱贫多少人？”"
+TEXT_NOT_TEXT = "没能看懂这条消息。请用文字描述您的问题，例如：“四集中是什么？”"
+TEXT_TRUNCATED = "（您的消息较长，我只按前{limit}字作答。）"
+TEXT_HEDGE = "没有找到完全对应的说法，以下原文可能与您的问题有关："
+TEXT_SOURCE = "来源：{label}"
+TEXT_UNDERSTOOD = "按“{question}”理解："
+TEXT_ROLE_LABEL = {"lede": "导语", "caption": "图片说明", "byline": "署名"}
+TEXT_PICK_HINT = "（回复数字即可选择）"
+
+_HINT = "您可以直接问我，比如：\n" + "\n".join(f"· {q}" for q in EXAMPLES)
+#: Small-talk replies by kind (qa.smalltalk.classify).
+SMALLTALK = {
+    "greeting": "您好！我是宛城区政策问答助手，回答都摘自区里发布的文章和常见问题，并注明出处。" + _HINT,
+    "identity": "我是宛城区政策问答助手：您用一句话提问，我从区里发布的文章和常见问题里找原文回答，并告诉您出处；"
+                "找不到就直说，并告诉您该问谁。" + _HINT,
+    "thanks": "不客气！还有其他问题，随时问我。",
+    "bye": "再见！有政策方面的问题，随时来问。",
+    "ack": "好的。还有其他问题，随时问我。",
+}
+
+
+def citation_label(citation: Citation) -> str:
+    """《标题》 · 小节 · 第N段 (parts that do not apply are left out)."""
+    title = citation.title
+    parts = [title if title.startswith("《") or citation.doc_id.startswith("faq:") else f"《{title}》"]
+    if citation.section:
+        parts.append(citation.section)
+    if citation.role in TEXT_ROLE_LABEL:
+        parts.append(TEXT_ROLE_LABEL[citation.role])
+    elif citation.paragraph > 0:
+        parts.append(f"第{citation.paragraph}段")
+    return " · ".join(parts)
+
+
+def numbered(title: str, suggestions: list[str]) -> str:
+    """``title`` then ``1. …`` lines; empty without suggestions."""
+    if not suggestions:
+        return ""
+    return "\n".join([title] + [f"{i}. {s}" for i, s in enumerate(suggestions[:MAX_SUGGESTIONS], 1)])
+
+
+class Replies:
+    """Plain-text and JSON rendering of answers for one deployment.
+
+    Args:
+        contact: where residents can ask a person (BOT_CONTACT); ends every refusal.
+    """
+
+    def __init__(self, contact: str) -> None:
+        self.contact = contact
+
+    def text(self, answer: Answer) -> str:
+        """Exactly what a resident sees on a text channel: the answer with its numbered
+        suggestions."""
+        return self._render(answer, with_suggestions=True)
+
+    def body(self, answer: Answer) -> str:
+        """The answer without its suggestion list (the channel shows the suggestions as
+        buttons), keeping the citation and the contact line."""
+        return self._render(answer, with_suggestions=False)
+
+    def to_json(self, answer: Answer, *, with_understood: bool = False) -> dict:
+        """The contract object of DESIGN.md: question, answer, kind, confidence, citations,
+        suggestions, latency_ms (plus ``understood_as`` when asked for)."""
+        data = {"question": answer.question, "answer": self.text(answer), "kind": answer.kind,
+                "confidence": round(answer.confidence, 4), "citations": [c.to_json() for c in answer.citations],
+                "suggestions": list(answer.suggestions), "latency_ms": round(answer.latency_ms, 3)}
+        if with_understood:
+            data["understood_as"] = answer.understood_as
+        return data
+
+    # ----------------------------------------------------------------- internals
+    def _render(self, answer: Answer, *, with_suggestions: bool) -> str:
+        notice = TEXT_TRUNCATED.format(limit=answer.truncated_at) if answer.truncated_at else None
+        head = TEXT_UNDERSTOOD.format(question=answer.understood_as) + "\n" if answer.understood_as else ""
+        suggestions = answer.suggestions if with_suggestions else []
+        if answer.kind == "smalltalk":
+            return SMALLTALK.get(answer.reason or "", SMALLTALK["ack"])
+        if answer.reason == "empty":
+            return TEXT_EMPTY
+        if answer.reason == "not_text":
+            return TEXT_NOT_TEXT
+        if answer.quoted:
+            citation = answer.citations[0]
+            label = citation.title if answer.kind == "faq" else citation_label(citation)
+            quote = "\n".join(c.quote for c in answer.citations) if answer.kind == "passage" else citation.quote
+            text = head + (TEXT_HEDGE + "\n" if answer.hedge else "") + f"{quote}\n{TEXT_SOURCE.format(label=label)}"
+            if notice:
+                text += "\n" + notice
+            block = numbered(TEXT_SUGGEST, suggestions)
+            return text + ("\n\n" + block if block else "")
+        return head + self._refusal(answer, suggestions, notice)
+
+    def _refusal(self, answer: Answer, suggestions: list[str], notice: str | None) -> str:
+        tail = (f"\n{notice}" if notice else "") + f"\n\n{self.contact}"
+        if answer.reason == "did_you_mean":
+            if suggestions:
+                return numbered(TEXT_CLOSE, suggestions) + tail
+            if answer.suggestions:  # the list goes on buttons
+                return TEXT_CLOSE_BUTTONS + tail
+        text = TEXT_NO_ANSWER + TEXT_SCOPE.format(sources=answer.sources or "暂无资料")
+        if notice:
+            text += "\n" + notice
+        block = numbered(TEXT_CLOSE, suggestions)
+        return text + ("\n\n" + block if block else "") + f"\n\n{self.contact}"
