@@ -40,6 +40,7 @@ def run_telegram(args, settings) -> int:
         log.warning("TELEGRAM_WEBHOOK_URL is set: long polling removes the webhook; "
                     "use `python bot.py serve` for webhook mode")
     runtime = open_runtime(settings, db_path=args.db)  # jieba + index before the first update
+    runtime.service.purge_log(settings.log_retention_days)  # retention: at start of long-running commands
 
     async def post_init(application) -> None:
         await configure_bot(application, settings)
