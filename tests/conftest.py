@@ -123,11 +123,11 @@ def bot(capsys, monkeypatch, segmenter):
 
 
 @pytest.fixture(scope="session")
-def server(seeded_db, tmp_path_factory):
+def server(seeded_db, tmp_path_factory, segmenter):
     """One real `python bot.py serve` for the WeChat end-to-end tests (tests/wechat_harness.py)."""
     from tests import wechat_harness
 
-    srv = wechat_harness.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"))
+    srv = wechat_harness.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"), segmenter)
     yield srv
     srv.stop()
 

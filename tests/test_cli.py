@@ -253,3 +253,22 @@ def test_settings_command_hides_secrets(bot):
     rows = {line.split()[0]: line for line in result.out.splitlines()}
     assert "(set)" in rows["TELEGRAM_BOT_TOKEN"] and rows["BOT_RATE_LIMIT"].split()[1] == "7"
     assert "[environment]" in rows["BOT_RATE_LIMIT"] and "[default]" in rows["BOT_DB"]
+
+
+def test_importing_the_cli_loads_nothing_heavy(monkeypatch):
+    """`import app.cli` and building the parser (every command module) stay light."""
+    import importlib
+
+    light = ("app.cli", "app.settings", "app.faq_cli", "app.admin_cli", "app.server_cli", "app.telegram_cli",
+             "app.store_access", "faq.staff", "qa.errors")
+    for name in light:  # import afresh; monkeypatch puts the original modules (and attributes) back
+        importlib.import_module(name)
+        package, _, child = name.rpartition(".")
+        monkeypatch.delattr(sys.modules[package], child)
+        monkeypatch.delitem(sys.modules, name)
+    for name in HEAVY:
+        monkeypatch.setitem(sys.modules, name, None)
+    cli = importlib.import_module("app.cli")
+    cli.build_parser()
+    for name in ("app.store_access", "faq.staff"):
+        importlib.import_module(name)
