@@ -17,8 +17,6 @@ from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-
 from qa.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +186,8 @@ def read_environment(environ: Mapping[str, str] | None = None, *, dotenv: Path |
     env: dict[str, str] = {}
     dotenv_path = dotenv if dotenv is not None else ROOT / ".env"
     if dotenv_path.is_file():
+        from dotenv import dotenv_values  # only when there is a file: keeps light commands light
+
         env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     env.update(os.environ if environ is None else environ)
     return env
