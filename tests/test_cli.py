@@ -216,7 +216,7 @@ def _table_counts(db) -> dict[str, int]:
 
 def test_read_only_commands_load_nothing_heavy_and_change_nothing(bot, db_path, tmp_path, monkeypatch):
     _old_question(db_path)
-    before = _table_counts(db_path)
+    before, before_bytes = _table_counts(db_path), db_path.read_bytes()
     for name in HEAVY:  # importing any of these now fails, so a command that needs one fails
         monkeypatch.setitem(sys.modules, name, None)
     for args in (("faq", "list"), ("faq", "list", "--all", "--json"), ("faq", "show", "F001"),
@@ -224,7 +224,8 @@ def test_read_only_commands_load_nothing_heavy_and_change_nothing(bot, db_path, 
                  ("check",), ("backup", str(tmp_path / "copy.db")), ("settings",), ("settings", "--markdown")):
         result = bot(*args, db=None if args[0] == "settings" else db_path)
         assert result.code == 0, (args, result.err)
-    assert _table_counts(db_path) == before  # no purge of the old question, no audit row
+    assert db_path.read_bytes() == before_bytes  # not a byte written
+    assert _table_counts(db_path) == before  # (so no purge of the old question, no audit row)
     assert (tmp_path / "faq.csv").exists() and (tmp_path / "copy.db").exists()
 
 
