@@ -77,12 +77,12 @@ def test_every_command_takes_db_as_the_readme_says():
             assert any("--db" in action.option_strings for action in sub._actions), path
 
 
-@pytest.mark.parametrize("path", ALL_PATHS)
+@pytest.mark.parametrize("path", ["", *ALL_PATHS])
 def test_help_exits_zero(path, capsys):
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([*path.split(), "--help"])
     assert done.value.code == 0
-    assert capsys.readouterr().out.startswith(f"usage: bot.py {path}")
+    assert capsys.readouterr().out.startswith(f"usage: bot.py {path}".rstrip())
 
 
 def test_configuration_table_is_the_declared_settings():
