@@ -1,4 +1,8 @@
-"""Admin commands: `bot.py check [--db PATH]` and `bot.py backup FILE [--db PATH]`.
+"""Admin commands: `bot.py check`, `bot.py backup FILE`, `bot.py purge-log` and
+`bot.py settings [--markdown]`.
+
+`check` and `backup` take the light path (:mod:`app.store_access`): they open the existing
+database only, never load jieba, never build the index and never write to it.
 
 Restore (documented in README): stop the bot, copy the backup file over the database file
 (and ``FILE.key`` over ``<db>.key`` unless BOT_HASH_KEY is set), start the bot, run
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 
@@ -20,20 +25,35 @@ def add_commands(sub, add_db) -> None:
     backup.add_argument("file", type=Path, metavar="FILE")
     add_db(backup)
     backup.set_defaults(handler=run_backup)
+    purge = sub.add_parser("purge-log", help="admin: delete logged questions older than BOT_LOG_RETENTION_DAYS "
+                                             "(serve and telegram also do it when they start)")
+    add_db(purge)
+    purge.set_defaults(handler=run_purge_log)
+    shown = sub.add_parser("settings", help="admin: every setting with its current value (secrets hidden)")
+    shown.add_argument("--markdown", action="store_true", help="print the README configuration table instead")
+    shown.set_defaults(handler=run_settings)
+
+
+def _open(args, settings):
+    """The existing store, or None after printing why not (the caller returns 1)."""
+    from app.store_access import MissingDatabase, open_existing_store
+
+    try:
+        return open_existing_store(settings, args.db)
+    except MissingDatabase as exc:
+        print(exc, file=sys.stderr)
+        return None
 
 
 def run_check(args, settings) -> int:
+    from app.store_access import database_path, resolve_articles_dir
     from qa.ingest import article_paths
-    from qa.store import Store
     from qa.store.maintenance import check
 
-    db_path = Path(args.db or settings.db_path)
-    if not db_path.exists():
-        print(f"没有数据库文件 {db_path}：运行 python bot.py reindex 建立索引。", file=sys.stderr)
+    store = _open(args, settings)
+    if store is None:
         return 1
-    from app.runtime import resolve_articles_dir
-
-    store = Store(db_path)
+    db_path = database_path(settings, args.db)
     try:
         ids = None
         articles = resolve_articles_dir(settings, store)
@@ -52,14 +72,13 @@ def run_check(args, settings) -> int:
 
 
 def run_backup(args, settings) -> int:
-    from qa.store import Store
+    from app.store_access import database_path
     from qa.store.maintenance import backup
 
-    db_path = Path(args.db or settings.db_path)
-    if not db_path.exists():
-        print(f"没有数据库文件 {db_path}", file=sys.stderr)
+    store = _open(args, settings)
+    if store is None:
         return 1
-    store = Store(db_path)
+    db_path = database_path(settings, args.db)
     try:
         size = backup(store.db, args.file)
     finally:
@@ -68,4 +87,33 @@ def run_backup(args, settings) -> int:
     if key.exists():
         shutil.copy2(key, Path(f"{args.file}.key"))
     print(f"已备份到 {args.file}（{size / 1024:.0f} KB）" + ("，以及哈希密钥 " + f"{args.file}.key" if key.exists() else ""))
+    return 0
+
+
+def run_purge_log(args, settings) -> int:
+    """Delete question-log rows, cached replies and pages older than the retention period."""
+    store = _open(args, settings)
+    if store is None:
+        return 1
+    days = settings.log_retention_days
+    cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+    try:
+        removed = store.log.purge_before(cutoff)
+    finally:
+        store.close()
+    print(f"已删除 {removed} 条 {days} 天前的记录（问题日志、缓存的回复和分页）。")
+    return 0
+
+
+def run_settings(args, settings) -> int:
+    """Print the declared settings: current values and where they came from, or the README table."""
+    from app.settings import describe, markdown_table, read_environment
+
+    if args.markdown:
+        print("\n".join(markdown_table()))
+        return 0
+    rows = describe(settings, read_environment())
+    width = max(len(variable) for variable, _, _ in rows)
+    for variable, value, source in rows:
+        print(f"{variable:<{width}}  {value}  [{source}]")
     return 0

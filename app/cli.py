@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from app.settings import ConfigError, Settings
+from app.settings import Settings
+from qa.errors import ConfigError
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:

@@ -121,6 +121,10 @@ def _print_entry(record, history=None) -> None:
         print(f"   · {row['at']} {row['actor']} {row['action']} {row['new'] or ''}")
 
 
+#: Actions that only read: they take the light path (no jieba, no index build, no writes).
+READ_ONLY = ("list", "show", "export")
+
+
 def _open(args, settings):
     from app.runtime import open_runtime
     from faq.staff import FaqStaff
@@ -130,9 +134,54 @@ def _open(args, settings):
 
 
 def run_faq(args, settings) -> int:
+    """`faq ACTION`: returns the exit status (1 when the action was refused, with the reason)."""
     from faq.io import FaqFileError
     from faq.staff import FaqError
 
+    try:
+        if args.faq_command in READ_ONLY:
+            return _read(args, settings)
+        return _change(args, settings)
+    except (FaqError, FaqFileError) as exc:
+        print(f"未完成：{exc}", file=sys.stderr)
+        return 1
+
+
+def _read(args, settings) -> int:
+    """`faq list|show|export` on the existing database only."""
+    from app.store_access import MissingDatabase, open_existing_store
+    from faq.staff import FaqStaff
+
+    try:
+        store = open_existing_store(settings, args.db)
+    except MissingDatabase as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    staff = FaqStaff(store, None)
+    try:
+        command = args.faq_command
+        if command == "list":
+            records = store.faq.all(status=None if args.all else "active")
+            if args.json:
+                print(json.dumps([r.public() | {"id": r.id} for r in records], ensure_ascii=False, indent=1))
+            else:
+                for r in records:
+                    flag = "" if r.status == "active" else "（已停用）"
+                    print(f"{r.id}{flag}  {r.question}  [{len(r.alternates)} 个其他问法]")
+                print(f"共 {len(records)} 条")
+        elif command == "show":
+            record = staff.get(args.id)
+            _print_entry(record, store.faq.history(record.id))
+        elif command == "export":
+            print(f"已导出 {staff.export_file(args.file)} 条到 {args.file}")
+        return 0
+    finally:
+        store.close()
+
+
+def _change(args, settings) -> int:
+    """`faq add|edit|disable|import|promote`: the full runtime (the near-duplicate check needs
+    jieba; a fresh database gets its index and seed FAQ first); the change is audited."""
     runtime, staff = _open(args, settings)
     actor = _actor()
     try:
@@ -150,22 +199,8 @@ def run_faq(args, settings) -> int:
         elif command == "disable":
             record = staff.disable(args.id, actor=actor)
             print(f"已停用 {record.id}：{record.question}")
-        elif command == "list":
-            records = runtime.store.faq.all(status=None if args.all else "active")
-            if args.json:
-                print(json.dumps([r.public() | {"id": r.id} for r in records], ensure_ascii=False, indent=1))
-            else:
-                for r in records:
-                    flag = "" if r.status == "active" else "（已停用）"
-                    print(f"{r.id}{flag}  {r.question}  [{len(r.alternates)} 个其他问法]")
-                print(f"共 {len(records)} 条")
-        elif command == "show":
-            record = staff.get(args.id)
-            _print_entry(record, runtime.store.faq.history(record.id))
         elif command == "import":
             print(staff.import_file(args.file, actor=actor).summary())
-        elif command == "export":
-            print(f"已导出 {staff.export_file(args.file)} 条到 {args.file}")
         elif command == "promote":
             record = staff.promote(args.group, actor=actor, since=_since(args.since),
                                    to=args.to, answer=args.answer, source=args.source)
@@ -179,9 +214,6 @@ def run_faq(args, settings) -> int:
                       f"--answer \"……\" --source \"……\" --enable")
         runtime.operations.audit(actor, f"faq {command}", getattr(args, "id", "") or "")
         return 0
-    except (FaqError, FaqFileError) as exc:
-        print(f"未完成：{exc}", file=sys.stderr)
-        return 1
     finally:
         runtime.close()
 

@@ -20,6 +20,7 @@ from channels.replies import Replies
 from conversation.core import Conversation
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
+from app.store_access import resolve_articles_dir
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
 from qa.indexer import reindex
@@ -55,20 +56,6 @@ class Runtime:
         self.store.close()
 
 
-def resolve_articles_dir(settings: Settings, store: Store, explicit: Path | None = None) -> Path:
-    """``explicit`` > BOT_ARTICLES > the directory recorded at the last reindex (if it still
-    exists) > the default data/articles. A database built with ``reindex --articles DIR`` keeps
-    using DIR for a plain ``reindex``."""
-    if explicit is not None:
-        return Path(explicit)
-    if settings.articles_dir_set:
-        return settings.articles_dir
-    recorded = store.meta("articles_dir")
-    if recorded and Path(recorded).is_dir():
-        return Path(recorded)
-    return settings.articles_dir
-
-
 def hash_key(settings: Settings, db_path: Path) -> bytes:
     """BOT_HASH_KEY, or a random key kept in ``<db>.key`` (created 0600 on first use)."""
     if settings.hash_key:
@@ -97,9 +84,23 @@ def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Pa
                    Replies(settings.contact))
 
 
+#: Segmenters loaded in this process, by (text_dir, cache_dir): jieba loads once however many
+#: runtimes are opened (in-process CLI tests, bench scripts).
+_SEGMENTERS: dict[tuple[Path, Path], Segmenter] = {}
+
+
+def shared_segmenter(settings: Settings) -> Segmenter:
+    """The process's segmenter for these settings' resources (loaded on first use, ~1 s)."""
+    key = (settings.text_dir, settings.cache_dir)
+    if key not in _SEGMENTERS:
+        _SEGMENTERS[key] = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+    return _SEGMENTERS[key]
+
+
 def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_missing: bool = True,
                  quiet: bool = False) -> Runtime:
-    """Load jieba, open the store and build the service.
+    """Load jieba (once per process), open the store and build the service. The question log
+    is not purged here: long-running commands call ``operations.purge_log`` themselves.
 
     Args:
         settings: validated settings.
@@ -111,7 +112,7 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         qa.store.StoreError: the database cannot be used.
     """
     db_path = Path(db_path or settings.db_path)
-    segmenter = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+    segmenter = shared_segmenter(settings)
     store = Store(db_path)
     if build_if_missing and store.passages.generation() == 0:
         if not quiet:
@@ -120,6 +121,4 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         sync_seed(store, settings.faq_seed_dir)
     elif store.faq.version() == 0 and store.meta("faq_seeded") is None:
         sync_seed(store, settings.faq_seed_dir)
-    runtime = assemble(settings, store, segmenter, db_path)
-    runtime.operations.purge_log(settings.log_retention_days)
-    return runtime
+    return assemble(settings, store, segmenter, db_path)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.settings import ConfigError, Settings
+from app.settings import Settings
 from channels import wechat_crypto
 from channels.wechat import WeChatEndpoint
 from channels.wechat_messages import MessageHandler
@@ -41,19 +41,16 @@ def message_cryptos(settings: Settings) -> tuple[wechat_crypto.MessageCrypto | N
     """The Official Account and WeCom crypto objects the settings call for (None when off).
 
     Raises:
-        ConfigError: a key, token or id is unusable; the message names the variable.
+        qa.errors.ConfigError: a key, token or id is unusable; the message names the variable.
     """
-    try:
-        wechat = wecom = None
-        if settings.wechat_token and settings.wechat_aes_key:
-            wechat = wechat_crypto.MessageCrypto(settings.wechat_token, settings.wechat_aes_key,
-                                                 settings.wechat_app_id or "")
-        if settings.wecom_token:
-            wecom = wechat_crypto.MessageCrypto(
-                settings.wecom_token, settings.wecom_aes_key or "", settings.wecom_corp_id or "",
-                token_setting="WECOM_TOKEN", key_setting="WECOM_ENCODING_AES_KEY", app_id_setting="WECOM_CORP_ID")
-    except wechat_crypto.ConfigError as exc:
-        raise ConfigError(exc.setting, str(exc).split(": ", 1)[-1]) from None
+    wechat = wecom = None
+    if settings.wechat_token and settings.wechat_aes_key:
+        wechat = wechat_crypto.MessageCrypto(settings.wechat_token, settings.wechat_aes_key,
+                                             settings.wechat_app_id or "")
+    if settings.wecom_token:
+        wecom = wechat_crypto.MessageCrypto(
+            settings.wecom_token, settings.wecom_aes_key or "", settings.wecom_corp_id or "",
+            token_setting="WECOM_TOKEN", key_setting="WECOM_ENCODING_AES_KEY", app_id_setting="WECOM_CORP_ID")
     return wechat, wecom
 
 
@@ -113,7 +110,7 @@ def build_app(runtime, settings: Settings) -> Starlette:
         settings: validated settings (tokens, keys, deadline, Telegram webhook URL).
 
     Raises:
-        ConfigError: a WeChat/WeCom key or id is unusable (names the variable).
+        qa.errors.ConfigError: a WeChat/WeCom key or id is unusable (names the variable).
     """
     wechat_crypto_obj, wecom_crypto_obj = message_cryptos(settings)
     executor = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="answer")

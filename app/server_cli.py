@@ -57,7 +57,7 @@ def add_commands(sub, add_db) -> None:
 
 
 def _port(value: int) -> int:
-    from app.settings import ConfigError
+    from qa.errors import ConfigError
 
     if not 0 < value < 65536:
         raise ConfigError("--port", f"must be between 1 and 65535, got {value}")
@@ -68,7 +68,7 @@ def cmd_serve(args, settings) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the exit status (0 after a clean stop).
 
     Raises:
-        app.settings.ConfigError: bad configuration (names the variable).
+        qa.errors.ConfigError: bad configuration (names the variable).
     """
     import uvicorn
 
@@ -86,6 +86,7 @@ def cmd_serve(args, settings) -> int:
         log.warning("no channel configured (WECHAT_TOKEN, WECOM_TOKEN, TELEGRAM_WEBHOOK_URL): only /healthz is served")
     runtime = open_runtime(settings, db_path=args.db)
     try:
+        runtime.operations.purge_log(settings.log_retention_days)  # retention: at start of long-running commands
         app = build_app(runtime, settings)
         runtime.service.answer(WARM_UP_QUESTION)  # builds the FAQ matcher, warms caches
         log.info("ready: /wechat %s, /wecom %s",

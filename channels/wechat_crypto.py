@@ -39,8 +39,10 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from qa.errors import ConfigError
+
 __all__ = [
-    "AppIdMismatch", "ConfigError", "DecryptError", "InvalidSignature", "MessageCrypto",
+    "AppIdMismatch", "DecryptError", "InvalidSignature", "MessageCrypto",
     "WeChatCryptoError", "check_timestamp", "msg_signature", "plain_signature", "signatures_equal",
 ]
 
@@ -70,14 +72,6 @@ class DecryptError(WeChatCryptoError):
 
 class AppIdMismatch(WeChatCryptoError):
     """The app id / receive id after the message is not ours (-40005)."""
-
-
-class ConfigError(ValueError):
-    """A constructor argument is invalid; ``setting`` names the environment variable."""
-
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(f"{setting}: {message}")
-        self.setting = setting
 
 
 def _sha1_sorted(*parts: object) -> str:

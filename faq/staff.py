@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faq.io import FaqFileError, clean, read_entries, split_list, write_entries
-from faq.matcher import FaqMatcher
-from faq.unanswered import Group, group_questions
 from qa.store import Store
 from qa.store.faq_rows import FaqNotFound, FaqRecord
-from qa.text import Segmenter
+
+if TYPE_CHECKING:  # jieba and OpenCC load only when matching: `faq list/show/export` stay fast
+    from faq.matcher import FaqMatcher
+    from faq.unanswered import Group
+    from qa.text import Segmenter
 
 #: An added question this similar (matcher score) to an existing entry is a near-duplicate.
 NEAR_DUPLICATE_AT = 80.0
@@ -62,10 +65,14 @@ class FaqStaff:
     """FAQ operations for one store. ``actor`` strings name who acted (``cli:alice``,
     ``telegram:12345``) and land in the change history."""
 
-    def __init__(self, store: Store, segmenter: Segmenter) -> None:
+    def __init__(self, store: Store, segmenter: Segmenter | None) -> None:
+        """``segmenter`` may be None for reading and exporting (get, export_file); the other
+        operations match questions and need it."""
         self.store, self.segmenter = store, segmenter
 
     def _matcher(self) -> FaqMatcher:
+        from faq.matcher import FaqMatcher
+
         return FaqMatcher(self.store.faq.all(status="active"), self.segmenter)
 
     def get(self, faq_id: str) -> FaqRecord:
@@ -154,6 +161,8 @@ class FaqStaff:
 
     def unanswered(self, since: str) -> list[Group]:
         """Groups of similar unanswered or low-confidence questions since ``since`` (ISO date)."""
+        from faq.unanswered import group_questions
+
         return group_questions(self.store.log.questions_since(
             since, outcomes=("unanswered", "suggested", "hedged")), self.segmenter)
 

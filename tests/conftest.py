@@ -1,12 +1,14 @@
 """Shared fixtures: one segmenter per test session (jieba loads once), real SQLite files in
-temporary directories, and the bundled seed article."""
+temporary directories, the bundled seed article, and ``bot``: `python bot.py ARGS` run in this
+process (the CLI's ``main(argv)``) with its exit status and captured output."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,10 @@ def settings():
 
 @pytest.fixture(scope="session")
 def segmenter(settings):
-    from qa.text import Segmenter, TextResources
+    """The process's segmenter: the same object open_runtime (and so the in-process CLI) uses."""
+    from app.runtime import shared_segmenter
 
-    return Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+    return shared_segmenter(settings)
 
 
 @pytest.fixture(scope="session")
@@ -66,25 +69,58 @@ def service(runtime):
     return runtime.service
 
 
-def run_bot(*args: str, db: Path | None = None, stdin: str | None = None, env: dict | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``python bot.py ARGS`` as residents and staff do; returns the completed process."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "WECHAT_", "WECOM_"))}
-    full_env.update({"BOT_HASH_KEY": "test-key-0123456789abcdef", "PYTHONIOENCODING": "utf-8"})
-    full_env.update(env or {})
-    command = [sys.executable, str(ROOT / "bot.py"), *args]
-    if db is not None:
-        command += ["--db", str(db)]
-    return subprocess.run(command, input=stdin, capture_output=True, text=True, encoding="utf-8",
-                          env=full_env, cwd=ROOT, timeout=timeout)
+#: Environment of every in-process CLI run: no deployment variables, a fixed hash key.
+CLI_PREFIXES = ("BOT_", "TELEGRAM_", "WECHAT_", "WECOM_")
+HASH_KEY = "test-key-0123456789abcdef"
+
+
+@dataclass
+class CliResult:
+    """What one `bot.py` run returned: exit status and captured stdout/stderr text."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def bot(capsys, monkeypatch, segmenter):
+    """``bot(*args, db=None, stdin=None, env=None) -> CliResult``: `python bot.py ARGS [--db DB]`
+    in this process. ``stdin`` (str or bytes) becomes standard input; ``env`` adds variables to
+    an environment cleared of BOT_*/TELEGRAM_*/WECHAT_*/WECOM_* (BOT_HASH_KEY is set). Usage
+    errors (argparse's SystemExit) are returned as their exit status."""
+    from app.cli import main
+
+    def run(*args: str, db: Path | None = None, stdin: str | bytes | None = None,
+            env: dict[str, str] | None = None) -> CliResult:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for name in list(os.environ):
+                if name.startswith(CLI_PREFIXES):
+                    patch.delenv(name)
+            patch.setenv("BOT_HASH_KEY", HASH_KEY)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            if stdin is not None:
+                data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+                patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+            argv = [*map(str, args), *(["--db", str(db)] if db is not None else [])]
+            try:
+                code = main(argv)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
 
 
 @pytest.fixture(scope="session")
-def server(seeded_db, tmp_path_factory):
+def server(seeded_db, tmp_path_factory, segmenter):
     """One real `python bot.py serve` for the WeChat end-to-end tests (tests/wechat_harness.py)."""
     from tests import wechat_harness
 
-    srv = wechat_harness.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"))
+    srv = wechat_harness.shared_server(seeded_db, tmp_path_factory.mktemp("wechat-server"), segmenter)
     yield srv
     srv.stop()
 

@@ -6,7 +6,7 @@ or garbled reply; bad input gets a polite Chinese message and changes nothing; e
 citation satisfies ``quote == cleaned_text[start:end]``; FAQ entries and the question log
 survive everything.
 
-Surfaces: ``Service.answer`` (in process) and ``bot.py ask --stdin --json`` (subprocess), FAQ
+Surfaces: ``Service.answer`` and ``bot.py ask --stdin --json`` (both in process), FAQ
 import/export, reindex with a hostile articles directory, the WeChat endpoint (Starlette
 TestClient on the real app) and the Telegram handlers (real Application, fake Bot API).
 """
@@ -34,7 +34,7 @@ from qa.indexer import reindex
 from qa.query import MAX_QUESTION_CHARS
 from qa.store.maintenance import check
 from tests import wechat_harness as h
-from tests.conftest import SEED_ARTICLE, run_bot
+from tests.conftest import SEED_ARTICLE
 from tests.test_telegram_harness import BOT, live_bot
 from tests.support.render import REPLIES, text as shown
 
@@ -140,15 +140,15 @@ def test_non_string_input_is_treated_as_empty(service):
 
 
 # ------------------------------------------------------------------------ CLI --stdin
-def test_stdin_json_one_line_per_input_line_with_crlf_and_no_final_newline(db_path):
+def test_stdin_json_one_line_per_input_line_with_crlf_and_no_final_newline(bot, db_path):
     lines = ["宛城区2020年脱贫多少人？", "", "   ", "\x00", "😀", '" OR 1=1 --', "NEAR(a b)", "<script>x</script>",
              "\u202e扶贫车间哪天复工的", "宛城区\u200b脱贫多少人", "脱" * 199, "脱" * 200, "脱" * 201, "扶" * 100_000,
              "扶贫车间哪天复工的"]
     stdin = "\r\n".join(lines)  # Windows line ends, and no newline after the last line
-    done = run_bot("ask", "--stdin", "--json", db=db_path, stdin=stdin)
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and done.stderr.strip() == ""
-    out = done.stdout.split("\n")
+    done = bot("ask", "--stdin", "--json", db=db_path, stdin=stdin)
+    assert done.code == 0, done.err
+    assert "Traceback" not in done.err and done.err.strip() == ""
+    out = done.out.split("\n")
     assert out[-1] == "" and len(out) - 1 == len(lines)
     rows = [json.loads(line) for line in out[:-1]]
     assert [r["question"] for r in rows][:2] == ["宛城区2020年脱贫多少人？", ""]
@@ -283,12 +283,12 @@ def test_staff_fields_are_cleaned_and_bounded(runtime):
         staff.edit("NOPE", actor="test", answer="x")
 
 
-def test_cli_faq_import_of_junk_says_so_without_traceback(db_path, tmp_path):
+def test_cli_faq_import_of_junk_says_so_without_traceback(bot, db_path, tmp_path):
     junk = tmp_path / "junk.csv"
     junk.write_bytes(os.urandom(2048) + b"\xff\xfe")
-    done = run_bot("faq", "import", str(junk), db=db_path)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.startswith("未完成：")
+    done = bot("faq", "import", str(junk), db=db_path)
+    assert done.code == 1 and "Traceback" not in done.err
+    assert done.err.startswith("未完成：")
 
 
 # --------------------------------------------------------------------------- reindex

@@ -1,7 +1,8 @@
 """Reliability: concurrent processes, SIGKILLed reindexes, integrity checks, backups.
 
-Processes are real (`python -m tests.support.worker`, `python bot.py`) on one real SQLite
-file, bounded in count and time.
+Processes are real where processes are the point (`python -m tests.support.worker` in
+parallel, `python bot.py reindex` killed with SIGKILL) on one real SQLite file, bounded in count
+and time; the CLI checks between them run in this process (the ``bot`` fixture).
 """
 
 import json
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, SEED_ARTICLE, run_bot
+from tests.conftest import ROOT, SEED_ARTICLE
 from tests.support.render import text as shown
 
 WORKER = [sys.executable, "-m", "tests.support.worker"]
@@ -42,7 +43,7 @@ def many_articles(tmp_path):
     return directory
 
 
-def test_staff_writes_and_answers_survive_concurrent_reindexes(db_path, many_articles):
+def test_staff_writes_and_answers_survive_concurrent_reindexes(bot, db_path, many_articles):
     reindexer = start("reindex", db_path, "--count", 6, "--articles", many_articles)
     adder = start("faq-add", db_path, "--count", 25, "--prefix", "A")
     importer = start("faq-import", db_path, "--count", 10, "--prefix", "IMP")
@@ -53,14 +54,14 @@ def test_staff_writes_and_answers_survive_concurrent_reindexes(db_path, many_art
         assert not errors, errors  # no "database is locked", no lost write
     assert len(added) == 25 and len(imported) == 10 and len(rebuilt) == 6
     assert all(r["kind"] in ("faq", "passage") and r["right"] for r in asked)
-    listed = run_bot("faq", "list", db=db_path).stdout
+    listed = bot("faq", "list", db=db_path).out
     for r in added:
         assert r["id"] in listed
     for r in imported:
         assert r["id"] in listed
 
 
-def test_sigkilled_reindexes_leave_the_previous_index_serving(db_path, many_articles, runtime):
+def test_sigkilled_reindexes_leave_the_previous_index_serving(bot, db_path, many_articles, runtime):
     rng = random.Random(20261129)
     faq_before = [r.public() for r in runtime.store.faq.all()]
     for attempt in range(20):
@@ -72,25 +73,25 @@ def test_sigkilled_reindexes_leave_the_previous_index_serving(db_path, many_arti
         answer = runtime.service.answer("扶贫车间哪天复工的")
         assert "3月19日" in shown(answer), f"attempt {attempt}: {shown(answer)}"
         assert [r.public() for r in runtime.store.faq.all()] == faq_before
-    check = run_bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)})
-    assert "✗ SQLite" not in check.stdout and "损坏" not in check.stdout
-    finished = run_bot("reindex", "--articles", str(many_articles), db=db_path)
-    assert finished.returncode == 0 and "40 篇文章" in finished.stdout, finished.stderr
-    assert run_bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)}).returncode == 0
+    check = bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)})
+    assert "✗ SQLite" not in check.out and "损坏" not in check.out
+    finished = bot("reindex", "--articles", str(many_articles), db=db_path)
+    assert finished.code == 0 and "40 篇文章" in finished.out, finished.err
+    assert bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)}).code == 0
 
 
-def test_check_reports_a_corrupt_index_and_backup_restores(db_path, tmp_path):
-    assert run_bot("check", db=db_path).returncode == 0
+def test_check_reports_a_corrupt_index_and_backup_restores(bot, db_path, tmp_path):
+    assert bot("check", db=db_path).code == 0
     backup = tmp_path / "backup" / "copy.db"
-    made = run_bot("backup", str(backup), db=db_path)
-    assert made.returncode == 0 and backup.exists()  # (the hash key comes from BOT_HASH_KEY here)
+    made = bot("backup", str(backup), db=db_path)
+    assert made.code == 0 and backup.exists()  # (the hash key comes from BOT_HASH_KEY here)
     import sqlite3
 
     conn = sqlite3.connect(db_path)
     conn.execute("DELETE FROM sentences WHERE id < 5")
     conn.commit()
     conn.close()
-    broken = run_bot("check", db=db_path)
-    assert broken.returncode == 1 and "reindex" in broken.stdout
+    broken = bot("check", db=db_path)
+    assert broken.code == 1 and "reindex" in broken.out
     os.replace(backup, db_path)
-    assert run_bot("check", db=db_path).returncode == 0
+    assert bot("check", db=db_path).code == 0

@@ -1,4 +1,5 @@
-"""`python bot.py telegram` as a real process against the fake Bot API, stopped with SIGTERM."""
+"""`python bot.py telegram` as a real process against the fake Bot API, stopped with SIGTERM
+(the one subprocess test of the Telegram side), and its configuration errors in process."""
 
 from __future__ import annotations
 
@@ -51,8 +52,10 @@ def test_polls_answers_and_stops_cleanly_on_sigterm(fake, tmp_path):
 
 @pytest.mark.parametrize("variable, value", [("TELEGRAM_ADMIN_IDS", "alice"), ("TELEGRAM_BOT_TOKEN", ""),
                                              ("TELEGRAM_BASE_URL", "ftp://x")])
-def test_bad_configuration_names_the_variable(fake, tmp_path, variable, value):
-    result = subprocess.run([sys.executable, "bot.py", "telegram"], cwd=ROOT, capture_output=True, text=True,
-                            env=bot_env(fake, tmp_path, **{variable: value}), timeout=60)
-    assert result.returncode == 2 and variable in result.stderr
+def test_bad_configuration_names_the_variable(bot, fake, tmp_path, variable, value):
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url, "TELEGRAM_ADMIN_IDS": str(ADMIN),
+           "BOT_DB": str(tmp_path / "bot.db"), variable: value}
+    result = bot("telegram", env=env)  # in process: it stops before polling
+    assert result.code == 2 and result.err.startswith(f"配置错误 {variable}:")
     assert not fake.calls()  # stopped before talking to the Bot API
+    assert not (tmp_path / "bot.db").exists()  # ... and before opening the database

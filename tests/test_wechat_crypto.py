@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from channels.wechat_crypto import (
     AppIdMismatch,
-    ConfigError,
     DecryptError,
     InvalidSignature,
     MessageCrypto,
@@ -20,6 +19,7 @@ from channels.wechat_crypto import (
     plain_signature,
     signatures_equal,
 )
+from qa.errors import ConfigError
 
 # --- Official Account vectors -------------------------------------------------------------
 # Tencent's Python WXBizMsgCrypt sample for Official Accounts (Sample.py by jonyqin, 2014,
@@ -377,7 +377,7 @@ def test_wrong_key_raises_config_error_naming_the_variable(key):
         MessageCrypto(OA_TOKEN, key, OA_APP_ID)
     assert isinstance(info.value, ValueError)
     assert "WECHAT_ENCODING_AES_KEY" in str(info.value)
-    assert info.value.setting == "WECHAT_ENCODING_AES_KEY"
+    assert info.value.variable == "WECHAT_ENCODING_AES_KEY"
 
 
 def test_config_error_names_are_configurable_for_wecom():

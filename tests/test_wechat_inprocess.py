@@ -136,7 +136,7 @@ def test_routes_exist_only_when_configured(runtime, settings):
 
 
 def test_bad_key_names_the_variable(runtime, settings):
-    from app.settings import ConfigError
+    from qa.errors import ConfigError
 
     with pytest.raises(ConfigError, match="WECOM_ENCODING_AES_KEY"):
         build_app(runtime, configured(settings, wecom_token="t", wecom_aes_key="short", wecom_corp_id="ww1"))

@@ -105,17 +105,23 @@ class ServerProcess:
         self._log.close()
 
 
-def shared_server(seeded_db: Path, workdir: Path) -> ServerProcess:
+def shared_server(seeded_db: Path, workdir: Path, segmenter) -> ServerProcess:
     """The session's server (started on first use): safe-mode WeChat, WeCom, rate limit 8,
-    a database copied from ``seeded_db`` with the two test FAQ entries added by the CLI."""
+    a database copied from ``seeded_db`` with the two test FAQ entries added by staff
+    (``segmenter``: the session's, for the near-duplicate check)."""
+    from faq.staff import FaqStaff
+    from qa.store import Store
+
     if "main" not in _SERVERS:
         db = workdir / "wechat.db"
         shutil.copy(seeded_db, db)
-        for question, answer in ((LONG_QUESTION, LONG_ANSWER), (CDATA_QUESTION, CDATA_ANSWER)):
-            done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "faq", "add", "--question", question,
-                                   "--answer", answer, "--source", "测试资料", "--force", "--db", str(db)],
-                                  cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
-            assert done.returncode == 0, done.stderr
+        store = Store(db)
+        try:
+            for question, answer in ((LONG_QUESTION, LONG_ANSWER), (CDATA_QUESTION, CDATA_ANSWER)):
+                FaqStaff(store, segmenter).add(question=question, answer=answer, source="测试资料",
+                                               actor="test:harness", force=True)
+        finally:
+            store.close()
         _SERVERS["main"] = ServerProcess(db, workdir / "server.log", server_env())
     return _SERVERS["main"]
 
