@@ -20,6 +20,9 @@ from tests.conftest import ROOT, SEED_ARTICLE
 from tests.support.render import text as shown
 
 WORKER = [sys.executable, "-m", "tests.support.worker"]
+#: Reindex processes killed with SIGKILL at random moments (set RELIABILITY_KILLS=20 for the
+#: longer soak run of issue 7; 8 keep the suite fast and still land kills inside the rebuild).
+KILLS = int(os.environ.get("RELIABILITY_KILLS", "8"))
 
 
 def start(*args):
@@ -44,15 +47,15 @@ def many_articles(tmp_path):
 
 
 def test_staff_writes_and_answers_survive_concurrent_reindexes(bot, db_path, many_articles):
-    reindexer = start("reindex", db_path, "--count", 6, "--articles", many_articles)
-    adder = start("faq-add", db_path, "--count", 25, "--prefix", "A")
-    importer = start("faq-import", db_path, "--count", 10, "--prefix", "IMP")
-    asker = start("ask", db_path, "--count", 60)
+    reindexer = start("reindex", db_path, "--count", 3, "--articles", many_articles)
+    adder = start("faq-add", db_path, "--count", 12, "--prefix", "A")
+    importer = start("faq-import", db_path, "--count", 5, "--prefix", "IMP")
+    asker = start("ask", db_path, "--count", 30)
     added, imported, asked, rebuilt = results(adder), results(importer), results(asker), results(reindexer)
     for batch in (added, imported, asked, rebuilt):
         errors = [r["error"] for r in batch if not r["ok"]]
         assert not errors, errors  # no "database is locked", no lost write
-    assert len(added) == 25 and len(imported) == 10 and len(rebuilt) == 6
+    assert len(added) == 12 and len(imported) == 5 and len(rebuilt) == 3
     assert all(r["kind"] in ("faq", "passage") and r["right"] for r in asked)
     listed = bot("faq", "list", db=db_path).out
     for r in added:
@@ -64,10 +67,10 @@ def test_staff_writes_and_answers_survive_concurrent_reindexes(bot, db_path, man
 def test_sigkilled_reindexes_leave_the_previous_index_serving(bot, db_path, many_articles, runtime):
     rng = random.Random(20261129)
     faq_before = [r.public() for r in runtime.store.faq.all()]
-    for attempt in range(20):
+    for attempt in range(KILLS):
         process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "reindex", "--articles", str(many_articles),
                                     "--db", str(db_path)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 3.0))
+        time.sleep(rng.uniform(0.6, 2.4))  # jieba loads in ~0.6 s; the rebuild writes after that
         process.send_signal(signal.SIGKILL)
         process.wait()
         answer = runtime.service.answer("扶贫车间哪天复工的")

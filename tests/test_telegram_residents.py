@@ -61,6 +61,7 @@ def test_question_answered_with_citation_and_buttons(fake, runtime):
     assert actions and actions[0].params["action"] == "typing" and actions[0].time <= reply.time
     keyboard = reply.params["reply_markup"]["inline_keyboard"]
     assert all(row[0]["callback_data"].startswith("faq:") for row in keyboard[:-1]) and len(keyboard) >= 2
+    assert runtime.conversation.writer.flush(5)  # the log row is written after the reply
     question_id = db_rows(runtime, "SELECT max(id) FROM questions")[0][0]
     assert [b["callback_data"] for b in keyboard[-1]] == [f"fb:{question_id}:1", f"fb:{question_id}:0"]
     assert reply.params["link_preview_options"] == {"is_disabled": True}
