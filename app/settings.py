@@ -20,6 +20,8 @@ start-up with a :class:`ConfigError` whose message starts with the variable's na
 | TELEGRAM_WEBHOOK_URL / TELEGRAM_WEBHOOK_SECRET | webhook mode inside `serve` | off |
 | WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY, WECHAT_APP_ID | Official Account endpoint | `/wechat` off without a token |
 | WECOM_TOKEN, WECOM_ENCODING_AES_KEY, WECOM_CORP_ID | WeCom endpoint | `/wecom` off without a token |
+| WECHAT_MODE | plain, compatible or safe (which POST bodies /wechat accepts) | safe with an AES key, else plain |
+| WECOM_MODE | safe (WeCom is always encrypted; anything else is refused) | safe |
 """
 
 from __future__ import annotations
@@ -90,6 +92,19 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+#: WECHAT_MODE values: which POST bodies /wechat accepts (issue 14). plain: unencrypted only
+#: (no AES key); compatible: unencrypted and ``encrypt_type=aes`` (the platform's 兼容模式);
+#: safe: ``encrypt_type=aes`` only, so a captured URL signature cannot carry a forged body.
+WECHAT_MODES = ("plain", "compatible", "safe")
+
+
+def _mode(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {env.get(name)!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated configuration (immutable). Build with :meth:`from_env`."""
@@ -118,6 +133,8 @@ class Settings:
     wecom_token: str | None
     wecom_aes_key: str | None
     wecom_corp_id: str | None
+    wechat_mode: str = "plain"
+    wecom_mode: str = "safe"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> "Settings":
@@ -175,6 +192,8 @@ class Settings:
             wecom_token=env.get("WECOM_TOKEN") or None,
             wecom_aes_key=env.get("WECOM_ENCODING_AES_KEY") or None,
             wecom_corp_id=env.get("WECOM_CORP_ID") or None,
+            wechat_mode=_mode(env, "WECHAT_MODE", WECHAT_MODES, "safe" if env.get("WECHAT_ENCODING_AES_KEY") else "plain"),
+            wecom_mode=_mode(env, "WECOM_MODE", ("safe",), "safe"),
         )
 
     def require_telegram(self) -> None:
@@ -190,6 +209,11 @@ class Settings:
             raise ConfigError("WECHAT_TOKEN", "is required when WECHAT_ENCODING_AES_KEY is set")
         if self.wechat_aes_key and not self.wechat_app_id:
             raise ConfigError("WECHAT_APP_ID", "is required when WECHAT_ENCODING_AES_KEY is set (safe mode)")
+        if self.wechat_mode == "plain" and self.wechat_aes_key:
+            raise ConfigError("WECHAT_MODE", "is plain but WECHAT_ENCODING_AES_KEY is set: use safe or compatible, "
+                              "or remove the key")
+        if self.wechat_mode != "plain" and self.wechat_token and not self.wechat_aes_key:
+            raise ConfigError("WECHAT_ENCODING_AES_KEY", f"is required when WECHAT_MODE={self.wechat_mode}")
         if self.wecom_token and not (self.wecom_aes_key and self.wecom_corp_id):
             missing = "WECOM_ENCODING_AES_KEY" if not self.wecom_aes_key else "WECOM_CORP_ID"
             raise ConfigError(missing, "is required when WECOM_TOKEN is set (WeCom is always encrypted)")
