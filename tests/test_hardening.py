@@ -168,3 +168,42 @@ def test_verification_echo_is_bounded_and_not_sniffed(runtime, settings):
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["content-type"].startswith("text/plain")
         assert client.get("/wechat", params=h.signed(echostr="1" * 5000)).status_code == 403
+
+
+# ------------------------------------------------------------------ item 5: lost update
+def _add_alternates_worker(db: str, worker: int, start, count: int) -> None:
+    """One staff process: ``faq edit F001 --add-alternates`` ``count`` times (its own connection)."""
+    from faq.staff import FaqStaff
+    from qa.store import Store
+
+    store = Store(Path(db))
+    staff = FaqStaff(store, None)  # edit needs no segmenter
+    start.wait()
+    for i in range(count):
+        staff.edit("F001", actor=f"cli:worker{worker}", add_alternates=f"并发问法{worker}-{i}")
+    store.close()
+
+
+def test_concurrent_add_alternates_lose_nothing(db_path, runtime):
+    import multiprocessing
+
+    entry = runtime.store.faq.get("F001")
+    assert entry is not None
+    runtime.close()
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    workers = [ctx.Process(target=_add_alternates_worker, args=(str(db_path), w, start, 5)) for w in range(4)]
+    for proc in workers:
+        proc.start()
+    start.set()
+    for proc in workers:
+        proc.join(120)
+        assert proc.exitcode == 0
+    from qa.store import Store
+
+    store = Store(db_path)
+    after = store.faq.get("F001").alternates
+    store.close()
+    added = {a for a in after if a.startswith("并发问法")}
+    assert added == {f"并发问法{w}-{i}" for w in range(4) for i in range(5)}
+    assert after[:len(entry.alternates)] == entry.alternates  # the old alternates are kept, in order
