@@ -207,3 +207,98 @@ def test_concurrent_add_alternates_lose_nothing(db_path, runtime):
     added = {a for a in after if a.startswith("并发问法")}
     assert added == {f"并发问法{w}-{i}" for w in range(4) for i in range(5)}
     assert after[:len(entry.alternates)] == entry.alternates  # the old alternates are kept, in order
+
+
+# ------------------------------------------------------------------ item 6: zip bombs, sizes
+def _xlsx_with_sheet(path: Path, sheet_xml_chunks) -> None:
+    """A real workbook whose first worksheet is replaced by ``sheet_xml_chunks`` (streamed,
+    deflated), so the file is small and its declared uncompressed size is what the chunks add up to."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    template = path.with_suffix(".template.xlsx")
+    workbook = Workbook()
+    workbook.active.append(["id", "question", "alternates", "answer", "source"])
+    workbook.save(template)
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for item in src.infolist():
+            if item.filename == "xl/worksheets/sheet1.xml":
+                with dst.open(item.filename, "w", force_zip64=True) as out:
+                    for chunk in sheet_xml_chunks:
+                        out.write(chunk)
+            else:
+                dst.writestr(item, src.read(item.filename))
+
+
+def _bomb_chunks(megabytes: int):
+    yield (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+           b'spreadsheetml/2006/main"><sheetData>')
+    filler = b"<!--" + b"A" * (1024 * 1024 - 7) + b"-->"
+    for _ in range(megabytes):
+        yield filler
+    yield b"</sheetData></worksheet>"
+
+
+def test_xlsx_zip_bomb_is_refused_before_parsing(tmp_path):
+    from faq.io import FaqFileError, read_entries
+
+    bomb = tmp_path / "bomb.xlsx"
+    _xlsx_with_sheet(bomb, _bomb_chunks(400))  # 400 MB of XML in well under 1 MB
+    assert bomb.stat().st_size < 1_000_000
+    started = time.perf_counter()
+    with pytest.raises(FaqFileError, match="压缩炸弹"):
+        read_entries(bomb)
+    assert time.perf_counter() - started < 1.0  # refused from the directory, nothing inflated
+    ratio = tmp_path / "ratio.xlsx"  # under the total limit, but 1000x compressed
+    _xlsx_with_sheet(ratio, _bomb_chunks(20))
+    with pytest.raises(FaqFileError, match="压缩比"):
+        read_entries(ratio)
+
+
+def test_xlsx_and_csv_rows_and_sizes_are_bounded(tmp_path):
+    from openpyxl import Workbook
+
+    from faq.file_limits import MAX_FILE_BYTES, MAX_ROWS
+    from faq.io import FaqFileError, read_entries
+
+    sparse = tmp_path / "sparse.xlsx"  # a few KB: one header and a cell a million rows down
+    workbook = Workbook()
+    workbook.active.append(["id", "question", "alternates", "answer", "source"])
+    workbook.active.cell(row=1_000_000, column=16_000, value="x")
+    workbook.save(sparse)
+    with pytest.raises(FaqFileError, match="行数太多"):
+        read_entries(sparse)
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.write(b"id,question,alternates,answer,source\n")
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(FaqFileError, match="文件太大"):
+        read_entries(big)
+    many = tmp_path / "many.csv"
+    many.write_text("id,question,alternates,answer,source\n" + "".join(
+        f",问题{i},,答案,来源\n" for i in range(MAX_ROWS + 1)), encoding="utf-8")
+    with pytest.raises(FaqFileError, match="行数太多"):
+        read_entries(many)
+
+
+def test_cli_import_names_the_bomb(tmp_path, db_path):
+    bomb = tmp_path / "bomb.xlsx"
+    _xlsx_with_sheet(bomb, _bomb_chunks(400))
+    done = run_bot("faq", "import", str(bomb), db=db_path)
+    assert done.returncode != 0 and "压缩炸弹" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------------ item 7: apostrophes
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_apostrophe_before_a_formula_character_round_trips(tmp_path, suffix):
+    from faq.io import read_entries, write_entries
+    from qa.store.faq_rows import FaqRecord
+
+    values = ["'=1+1", "''=x", "'@a", "'plain", "=SUM(A1)", "-3", "'", "'-'"]
+    records = [FaqRecord(id=f"A{i}", question=f"问题{i}", answer=v, source=v, alternates=[v, "普通"])
+               for i, v in enumerate(values)]
+    path = tmp_path / f"faq{suffix}"
+    write_entries(path, records)
+    back = read_entries(path)
+    assert [(e["answer"], e["source"], e["alternates"]) for e in back] == [(v, v, [v, "普通"]) for v in values]
