@@ -302,3 +302,19 @@ def test_apostrophe_before_a_formula_character_round_trips(tmp_path, suffix):
     write_entries(path, records)
     back = read_entries(path)
     assert [(e["answer"], e["source"], e["alternates"]) for e in back] == [(v, v, [v, "普通"]) for v in values]
+
+
+# ------------------------------------------------------------------ item 7: check never advises deleting
+def test_check_on_integrity_failure_never_advises_deleting_the_database(db_path):
+    with sqlite3.connect(db_path) as conn:  # an index that no longer matches its table
+        conn.execute("CREATE TABLE probe(a, b)")
+        conn.execute("CREATE INDEX probe_a ON probe(a)")
+        conn.executemany("INSERT INTO probe VALUES (?, ?)", [(i, 100 - i) for i in range(50)])
+        conn.execute("PRAGMA writable_schema=ON")
+        conn.execute("UPDATE sqlite_master SET sql='CREATE INDEX probe_a ON probe(b)' WHERE name='probe_a'")
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok"
+    done = run_bot("check", db=db_path)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "完整性检查失败" in output and "备份" in output, output
+    assert "删除" not in output and "rm " not in output, output
