@@ -32,9 +32,12 @@ class ChannelSupport:
         key = self.user_hash(channel, user)
         return self.store.log.delete_user(key) if key else 0
 
-    def feedback(self, question_id: int, helpful: bool) -> bool:
-        """Record 👍/👎 against a logged question; False when it no longer exists."""
-        return self.store.log.set_feedback(question_id, 1 if helpful else -1)
+    def feedback(self, question_id: int, helpful: bool, *, user: str | int, channel: str) -> bool:
+        """Record 👍/👎 from ``user`` against a question that user asked on ``channel``; False
+        when it no longer exists or was asked by someone else (issue 14)."""
+        user_hash = self.user_hash(channel, user)
+        return user_hash is not None and self.store.log.set_feedback(question_id, 1 if helpful else -1,
+                                                                     user_hash=user_hash)
 
     def purge_log(self, retention_days: int, *, now: float | None = None) -> int:
         """Delete log rows older than ``retention_days`` days. Returns rows deleted."""

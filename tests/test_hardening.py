@@ -17,6 +17,7 @@ from app.settings import ConfigError, Settings
 from channels.wechat import MAX_PARAM_CHARS
 from tests import wechat_harness as h
 from tests.conftest import run_bot
+from tests.test_telegram_harness import fake  # noqa: F401  (a fixture)
 
 #: A "64 KB" nonce: httpx refuses URLs over 65,536 characters.
 
@@ -318,3 +319,72 @@ def test_check_on_integrity_failure_never_advises_deleting_the_database(db_path)
     output = done.stdout + done.stderr
     assert done.returncode != 0 and "完整性检查失败" in output and "备份" in output, output
     assert "删除" not in output and "rm " not in output, output
+
+
+# ------------------------------------------------------------------ item 7: Telegram
+@pytest.fixture
+def telegram_runtime(tmp_path):
+    from tests.test_telegram_harness import make_runtime
+
+    rt = make_runtime(tmp_path)
+    yield rt
+    rt.close()
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_feedback_is_bound_to_the_asker(fake, telegram_runtime):
+    from channels.telegram_handlers import TEXT_FEEDBACK_GONE, TEXT_FEEDBACK_THANKS
+    from tests.test_telegram_harness import RESIDENT, ask, db_rows, run, running_bot
+
+    other = 777
+
+    async def scenario():
+        async with running_bot(fake, telegram_runtime):
+            [first] = await ask(fake, fake.private_text(RESIDENT, h.QUESTION), RESIDENT)
+            keyboard = first.params["reply_markup"]["inline_keyboard"]
+            helpful = keyboard[-1][0]["callback_data"]
+            presses = [fake.callback_query(other, helpful, first.result),  # someone else's rating
+                       fake.callback_query(other, "fb:1:0"),  # a guessed question id
+                       fake.callback_query(RESIDENT, helpful, first.result)]
+            for n, press in enumerate(presses, 1):
+                fake.push_update(press)
+                await fake.wait_for_async("answerCallbackQuery", n)
+            return helpful, presses
+
+    helpful, presses = run(scenario())
+    answers = [fake.answered_callbacks[p["callback_query"]["id"]]["text"] for p in presses]
+    assert answers == [TEXT_FEEDBACK_GONE, TEXT_FEEDBACK_GONE, TEXT_FEEDBACK_THANKS]
+    question_id = int(helpful.split(":")[1])
+    assert db_rows(telegram_runtime, "SELECT id, feedback FROM questions WHERE feedback IS NOT NULL") == [(question_id, 1)]
+
+
+def test_deeply_nested_json_on_the_webhook_gets_400(telegram_runtime):
+    import asyncio
+
+    from starlette.requests import Request
+
+    from channels.telegram_webhook import SECRET_HEADER, TelegramWebhook
+
+    class _NoApp:  # never reached: the body is refused before an Update is built
+        bot = None
+
+    hook = TelegramWebhook(_NoApp(), secret="s3cret", route_path="/tg")
+
+    async def post(body: bytes) -> int:
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {"type": "http", "method": "POST", "path": "/tg", "headers": [(SECRET_HEADER.lower().encode(), b"s3cret")],
+                 "query_string": b""}
+        return (await hook.handle(Request(scope, receive))).status_code
+
+    depth = 200_000
+    assert asyncio.run(post(b'{"update_id": 1, "x": ' + b"[" * depth + b"]" * depth + b"}")) == 400
+    assert asyncio.run(post(b"[" * depth)) == 400
+    assert asyncio.run(post(b'{"a":' * (depth // 2) + b"1" + b"}" * (depth // 2))) == 400

@@ -73,10 +73,12 @@ class QuestionLog:
                                    (channel, dedupe_key)).fetchone()
         return row[0] if row else None
 
-    def set_feedback(self, question_id: int, value: int) -> bool:
-        """Record 👍 (1) or 👎 (-1) against a logged question; False if it does not exist."""
+    def set_feedback(self, question_id: int, value: int, *, user_hash: str) -> bool:
+        """Record 👍 (1) or 👎 (-1) against a question logged for ``user_hash`` (the asker's
+        pseudonymous id); False if it does not exist or someone else asked it."""
         with self.db.write() as conn:
-            cur = conn.execute("UPDATE questions SET feedback=? WHERE id=?", (value, question_id))
+            cur = conn.execute("UPDATE questions SET feedback=? WHERE id=? AND user_hash=?",
+                               (value, question_id, user_hash))
         return cur.rowcount == 1
 
     def set_page(self, channel: str, user_hash: str, rest: str | None) -> None:
