@@ -16,6 +16,7 @@ from pathlib import Path
 from app.settings import Settings
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
+from qa.cachedir import usable_cache_dir
 from qa.indexer import ReindexReport, reindex
 from qa.ratelimit import RateLimiter
 from qa.service import Service, ServiceConfig
@@ -92,7 +93,8 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         qa.store.StoreError: the database cannot be used.
     """
     db_path = Path(db_path or settings.db_path)
-    segmenter = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+    cache_dir = usable_cache_dir(settings.cache_dir, db_path.with_name(db_path.name + ".cache"))  # issue 14
+    segmenter = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=cache_dir)
     store = Store(db_path)
     if build_if_missing and store.passages.generation() == 0:
         if not quiet:

@@ -388,3 +388,27 @@ def test_deeply_nested_json_on_the_webhook_gets_400(telegram_runtime):
     assert asyncio.run(post(b'{"update_id": 1, "x": ' + b"[" * depth + b"]" * depth + b"}")) == 400
     assert asyncio.run(post(b"[" * depth)) == 400
     assert asyncio.run(post(b'{"a":' * (depth // 2) + b"1" + b"}" * (depth // 2))) == 400
+
+
+# ------------------------------------------------------------------ item 7: jieba cache
+def test_unwritable_cache_dir_is_quiet_and_falls_back_beside_the_database(tmp_path, settings, capfd):
+    from app.runtime import open_runtime
+    from qa.cachedir import usable_cache_dir
+    from qa.text import Segmenter, TextResources
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    unwritable = blocker / "cache"  # mkdir fails (NotADirectoryError) even for root
+    segmenter = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=unwritable)
+    assert segmenter.words("宛城区脱贫攻坚") == ["宛城区", "脱贫攻坚"]
+    assert usable_cache_dir(unwritable, None) is None
+    assert usable_cache_dir(unwritable, tmp_path / "second") == tmp_path / "second"
+    db = tmp_path / "bot.db"
+    runtime = open_runtime(dataclasses.replace(settings, cache_dir=unwritable), db_path=db, quiet=True)
+    try:
+        assert "2652" in runtime.service.answer(h.QUESTION, log_question=False).answer
+    finally:
+        runtime.close()
+    assert any((tmp_path / "bot.db.cache").iterdir())  # jieba and the word tables cached beside the database
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "Dump cache" not in captured.err, captured.err
