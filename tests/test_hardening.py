@@ -412,3 +412,103 @@ def test_unwritable_cache_dir_is_quiet_and_falls_back_beside_the_database(tmp_pa
     assert any((tmp_path / "bot.db.cache").iterdir())  # jieba and the word tables cached beside the database
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "Dump cache" not in captured.err, captured.err
+
+
+# ------------------------------------------------------------------ item 7: slow headers, connection cap
+class _FastHeaderTimeout:
+    """A uvicorn server in a thread with the production protocol and a 0.5 s header deadline."""
+
+    def __init__(self, app, **config):
+        import socket
+        import threading
+
+        import uvicorn
+
+        from app.http_limits import HeaderTimeoutH11Protocol
+
+        class Protocol(HeaderTimeoutH11Protocol):
+            header_timeout_s = 0.5
+
+        self.port = h.free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, http=Protocol,
+                                                    log_level="warning", lifespan="off", **config))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        self.socket = lambda: socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+async def _hello(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def _response(sock) -> bytes:
+    """One whole response (headers and the 5-byte body, or a 503) from ``sock``."""
+    data = b""
+    while not (data.endswith(b"hello") or (b"\r\n\r\n" in data and not data.startswith(b"HTTP/1.1 200"))):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _closed_within(sock, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_slow_headers_are_cut_off_and_connections_capped():
+    srv = _FastHeaderTimeout(_hello, limit_concurrency=4)
+    try:
+        silent, slow = srv.socket(), srv.socket()
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        started = time.monotonic()
+        assert _closed_within(silent, 3) and _closed_within(slow, 3)
+        assert time.monotonic() - started < 2.5
+        done = srv.socket()
+        done.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # a complete request is answered
+        assert _response(done).startswith(b"HTTP/1.1 200")
+        # after its response the connection idles under the keep-alive timer, not the header one
+        time.sleep(1.0)
+        done.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _response(done).startswith(b"HTTP/1.1 200")
+        held = [srv.socket() for _ in range(4)]  # the cap counts open connections
+        extra = srv.socket()
+        extra.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _response(extra).startswith(b"HTTP/1.1 503")
+        for sock in [silent, slow, done, extra, *held]:
+            sock.close()
+    finally:
+        srv.stop()
+
+
+def test_serve_uses_the_connection_limits(server):
+    """`bot.py serve` itself: a connection that never finishes its headers is closed after
+    HEADER_TIMEOUT_S while other requests are served."""
+    import socket
+
+    from app.http_limits import HEADER_TIMEOUT_S
+
+    port = int(server.base.rsplit(":", 1)[1])
+    slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+    slow.sendall(b"POST /wechat?timestamp=1 HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    assert httpx.get(server.base + "/healthz", timeout=5).status_code == 200
+    assert _closed_within(slow, HEADER_TIMEOUT_S + 5)
+    assert HEADER_TIMEOUT_S - 1 < time.monotonic() - started < HEADER_TIMEOUT_S + 5
+    slow.close()
