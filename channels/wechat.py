@@ -274,10 +274,10 @@ class WeChatEndpoint:
 def _oversized(query: Mapping[str, str]) -> bool:
     """True when a query value is longer than the platform ever sends (MAX_PARAM_CHARS,
     ``echostr`` MAX_ECHOSTR_CHARS) or there are more than 16 parameters."""
-    if len(query) > 16:
+    items = query.multi_items() if hasattr(query, "multi_items") else list(query.items())  # repeated keys count
+    if len(items) > 16:
         return True
-    return any(len(value) > (MAX_ECHOSTR_CHARS if name == "echostr" else MAX_PARAM_CHARS)
-               for name, value in query.items())
+    return any(len(value) > (MAX_ECHOSTR_CHARS if name == "echostr" else MAX_PARAM_CHARS) for name, value in items)
 
 
 def _b64_param(value: str) -> str:

@@ -59,7 +59,11 @@ def test_forged_posts_with_huge_nonces_are_refused_and_remember_nothing(runtime,
         ok = client.post("/wechat", params=h.signed(nonce="7" * MAX_PARAM_CHARS), content=body)
         assert ok.status_code == 200 and "2652" in ok.text
         assert client.post("/wechat", params=h.signed(nonce="7" * (MAX_PARAM_CHARS + 1)), content=body).status_code == 403
-        assert len(endpoint.replay_cache) == 1
+        repeated = "&".join(["openid=o"] * 17)  # many values under one name count one by one
+        signed = "&".join(f"{k}={v}" for k, v in h.signed().items())
+        assert client.post(f"/wechat?{signed}&{repeated}", content=body).status_code == 403
+        assert client.post(f"/wechat?{signed}&openid=o", content=body).status_code == 200
+        assert len(endpoint.replay_cache) == 2  # the two signed, accepted requests
 
 
 def test_replay_cache_is_bounded_in_entries_and_bytes():
