@@ -23,6 +23,7 @@ from conversation.log_writer import LogWriter
 from app.store_access import resolve_articles_dir
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
+from qa.cachedir import usable_cache_dir
 from qa.indexer import reindex
 from qa.ratelimit import TEXT_RATE_LIMITED, RateLimiter
 from qa.service import Service
@@ -89,11 +90,13 @@ def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Pa
 _SEGMENTERS: dict[tuple[Path, Path], Segmenter] = {}
 
 
-def shared_segmenter(settings: Settings) -> Segmenter:
-    """The process's segmenter for these settings' resources (loaded on first use, ~1 s)."""
-    key = (settings.text_dir, settings.cache_dir)
+def shared_segmenter(settings: Settings, cache_dir=...) -> Segmenter:
+    """The process's segmenter for these settings' resources (loaded on first use, ~1 s);
+    ``cache_dir`` overrides ``settings.cache_dir`` (None: no jieba cache file)."""
+    cache_dir = settings.cache_dir if cache_dir is ... else cache_dir
+    key = (settings.text_dir, cache_dir)
     if key not in _SEGMENTERS:
-        _SEGMENTERS[key] = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+        _SEGMENTERS[key] = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=cache_dir)
     return _SEGMENTERS[key]
 
 
@@ -112,7 +115,8 @@ def open_runtime(settings: Settings, *, db_path: Path | None = None, build_if_mi
         qa.store.StoreError: the database cannot be used.
     """
     db_path = Path(db_path or settings.db_path)
-    segmenter = shared_segmenter(settings)
+    cache_dir = usable_cache_dir(settings.cache_dir, db_path.with_name(db_path.name + ".cache"))  # issue 14
+    segmenter = shared_segmenter(settings, cache_dir)
     store = Store(db_path)
     if build_if_missing and store.passages.generation() == 0:
         if not quiet:

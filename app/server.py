@@ -68,7 +68,8 @@ def _channel_view(endpoint: WeChatEndpoint):
     async def view(request: Request) -> Response:
         reply = await endpoint.handle(request.method, request.query_params, request.headers.get("content-length"),
                                       request.stream())
-        return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+        return Response(reply.body, status_code=reply.status, media_type=reply.media_type,
+                        headers={"X-Content-Type-Options": "nosniff"})  # echostr is echoed (issue 14)
     return view
 
 
@@ -121,7 +122,11 @@ def build_app(runtime, settings: Settings) -> Starlette:
             continue
         handler = MessageHandler(runtime.conversation, runtime.replies, channel=name,
                                  deadline_s=settings.answer_deadline_s, executor=executor)
-        endpoint = WeChatEndpoint(handler, token=token, crypto=crypto, wecom=name == "wecom")
+        mode = settings.wechat_mode if name == "wechat" else settings.wecom_mode
+        try:
+            endpoint = WeChatEndpoint(handler, token=token, crypto=crypto, wecom=name == "wecom", mode=mode)
+        except ValueError as exc:
+            raise ConfigError(f"{name.upper()}_MODE", str(exc)) from None
         routes.append(Route(f"/{name}", _channel_view(endpoint), methods=["GET", "POST"]))
         channels.append(name)
     hook = None

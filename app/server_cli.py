@@ -6,7 +6,8 @@ with the variable's name); then jieba, the index and the FAQ matcher are loaded 
 question is answered, so the first resident does not wait; only then does uvicorn (one
 worker: the dedupe map and the rate limiter live in this process) accept connections.
 uvicorn's access log is off because its request line would carry the OpenID and signatures;
-our own log lines carry neither secrets nor message text.
+our own log lines carry neither secrets nor message text. Connections are limited
+(:mod:`app.http_limits`): headers within 10 s, at most 500 at once, 16 KB of headers.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def cmd_serve(args, settings) -> int:
     """
     import uvicorn
 
+    from app.http_limits import MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderTimeoutH11Protocol
     from app.runtime import open_runtime
     from app.server import build_app, message_cryptos
 
@@ -90,11 +92,12 @@ def cmd_serve(args, settings) -> int:
         app = build_app(runtime, settings)
         runtime.service.answer(WARM_UP_QUESTION)  # builds the FAQ matcher, warms caches
         log.info("ready: /wechat %s, /wecom %s",
-                 ("safe/compatible/plaintext" if settings.wechat_aes_key else "plaintext") if settings.wechat_token
-                 else "off", "on" if settings.wecom_token else "off")
+                 settings.wechat_mode if settings.wechat_token else "off", "on" if settings.wecom_token else "off")
         config = uvicorn.Config(app, host=args.host, port=port, workers=1, lifespan="on", access_log=False,
                                 server_header=False, log_level="debug" if settings.debug else "info",
-                                timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S)
+                                timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
+                                http=HeaderTimeoutH11Protocol, limit_concurrency=MAX_CONNECTIONS,
+                                h11_max_incomplete_event_size=MAX_HEADER_BYTES)
         server = _QuietServer(config)
         server.run()
         return 0 if server.started else 1

@@ -119,6 +119,20 @@ def _user_ids(variable: str, text: str) -> frozenset[int]:
 _AES_KEY = _matching(r"[A-Za-z0-9]{43}", "must be the 43 letters and digits shown in the admin console")
 _ANY = _matching(r".+", "must not be empty")
 
+#: WECHAT_MODE values (issue 14): plain accepts unencrypted bodies only, compatible accepts
+#: both (WeChat's 兼容模式 while switching), safe refuses every unencrypted body.
+WECHAT_MODES = ("plain", "compatible", "safe")
+
+
+def _choice(allowed: tuple[str, ...]) -> Parser:
+    def parse(variable: str, text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ConfigError(variable, f"must be one of {', '.join(allowed)}, got {text.strip()[:40]!r}")
+        return value
+    return parse
+
+
 # ------------------------------------------------------------------- declarations
 #: Every setting, in README order. Add a row here and in README's configuration table.
 DECLARATIONS: tuple[Declaration, ...] = (
@@ -173,6 +187,13 @@ DECLARATIONS: tuple[Declaration, ...] = (
                 "WeCom EncodingAESKey (required with the token)", None, "none", _AES_KEY, secret=True),
     Declaration("WECOM_CORP_ID", "wecom_corp_id", "str | None", "WeCom CorpID (required with the token)",
                 None, "none", _ANY),
+    Declaration("WECHAT_MODE", "wechat_mode", str,
+                "`plain`, `compatible` or `safe`: which POST bodies `/wechat` accepts; checked against the key "
+                "at start-up", "plain", "`safe` with `WECHAT_ENCODING_AES_KEY`, else `plain`",
+                _choice(WECHAT_MODES)),
+    Declaration("WECOM_MODE", "wecom_mode", str,
+                "`safe` only: WeCom callbacks are always encrypted, any other value stops start-up",
+                "safe", "`safe`", _choice(("safe",))),
 )
 
 #: Attributes that are not environment variables: whether BOT_ARTICLES was given, and the
@@ -210,6 +231,8 @@ class _SettingsMethods:
         for item in DECLARATIONS:
             raw = env.get(item.variable) or ""
             values[item.field] = item.parse(item.variable, raw) if raw else item.default
+        if not env.get("WECHAT_MODE") and values["wechat_aes_key"]:
+            values["wechat_mode"] = "safe"  # a key without a mode means safe mode
         return cls(**values, articles_dir_set=bool(env.get("BOT_ARTICLES")),
                    text_dir=ROOT / "data" / "text", cache_dir=ROOT / "data" / "cache")
 
@@ -226,6 +249,11 @@ class _SettingsMethods:
             raise ConfigError("WECHAT_TOKEN", "is required when WECHAT_ENCODING_AES_KEY is set")
         if self.wechat_aes_key and not self.wechat_app_id:
             raise ConfigError("WECHAT_APP_ID", "is required when WECHAT_ENCODING_AES_KEY is set (safe mode)")
+        if self.wechat_mode == "plain" and self.wechat_aes_key:
+            raise ConfigError("WECHAT_MODE", "is plain but WECHAT_ENCODING_AES_KEY is set: use safe or compatible, "
+                              "or remove the key")
+        if self.wechat_mode != "plain" and self.wechat_token and not self.wechat_aes_key:
+            raise ConfigError("WECHAT_ENCODING_AES_KEY", f"is required when WECHAT_MODE={self.wechat_mode}")
         if self.wecom_token and not (self.wecom_aes_key and self.wecom_corp_id):
             missing = "WECOM_ENCODING_AES_KEY" if not self.wecom_aes_key else "WECOM_CORP_ID"
             raise ConfigError(missing, "is required when WECOM_TOKEN is set (WeCom is always encrypted)")

@@ -57,7 +57,7 @@ TEXT_ASK_USAGE = "请把问题写在命令后面，例如：/ask " + smalltalk.E
 TEXT_MENTION_EMPTY = "请在@我的同时写上您的问题，例如：" + smalltalk.EXAMPLES[0]
 TEXT_UNKNOWN_COMMAND = "没有这个命令。直接发送您的问题即可；发送 /help 查看使用说明。"
 TEXT_FEEDBACK_THANKS = "感谢您的反馈！"
-TEXT_FEEDBACK_GONE = "这条提问记录已过期，无法记录反馈。"
+TEXT_FEEDBACK_GONE = "这条提问记录已过期，或不是您提的问题，无法记录反馈。"
 TEXT_BUTTON_EXPIRED = "这个按钮已失效，请直接输入您的问题。"
 TEXT_FAQ_GONE = "这条常见问题已停用或不存在，请直接输入您的问题。"
 

@@ -42,7 +42,7 @@ MAX_BODY_BYTES = 1_000_000
 
 
 class TelegramWebhook:
-    """One running Application fed by HTTP requests. Build with :func:`start_webhook`."""
+    """One running Application fed by HTTP requests. Build with :func:`webhook_for`."""
 
     def __init__(self, application: Application, *, secret: str, route_path: str) -> None:
         if not secret:
@@ -77,7 +77,7 @@ class TelegramWebhook:
             return Response(status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON exhausts the parser's stack (issue 14)
             return Response(status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)

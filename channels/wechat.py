@@ -26,6 +26,9 @@ Protocol rules and their sources:
 
 Project rules (issue 5): a timestamp more than 300 s from now gets 403 (a replay guard; the
 platform documents no window); bodies over 64 KiB get 413; malformed or hostile XML gets 400;
+(issue 14) a query value over 128 characters (``echostr``: 1024) gets 403 before any work;
+the signature is checked before anything is remembered; in safe mode an unencrypted POST
+gets 403 (its signature does not cover the body);
 anything unexpected is logged and answered ``success`` (WeCom: an empty 200), so the platform
 never sees a 500.
 Log lines carry no token, key, signature, OpenID or message text.
@@ -34,11 +37,9 @@ Log lines carry no token, key, signature, OpenID or message text.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ from channels.wechat_crypto import (
     AppIdMismatch, DecryptError, InvalidSignature, MessageCrypto, check_timestamp, plain_signature, signatures_equal,
 )
 from channels.wechat_messages import MessageHandler
+from channels.wechat_replay import ReplayCache
 from channels.wechat_xml import BadXml, parse_message, render_encrypted_envelope, render_text_reply
 
 log = logging.getLogger(__name__)
@@ -57,9 +59,13 @@ TIMESTAMP_WINDOW_S = 300
 #: The platform posts a few hundred bytes at once; a body still arriving after this many
 #: seconds is a slow-loris client holding a connection (refused with 408).
 BODY_TIMEOUT_S = 10.0
-#: (timestamp, nonce) pairs remembered for replay detection in plaintext mode (about 2 x 300 s
-#: of traffic at 300 messages/s would be 180,000; the oldest are dropped beyond this bound).
-MAX_REMEMBERED_PAIRS = 200_000
+#: Longest query value accepted, in characters (issue 14). The platform sends a 40-hex
+#: signature, a 10-digit timestamp, a numeric nonce and a 28-character OpenID.
+MAX_PARAM_CHARS = 128
+#: Longest ``echostr`` accepted (WeCom's is a base64 ciphertext of a short random string).
+MAX_ECHOSTR_CHARS = 1024
+#: POST modes of an Official Account (WECHAT_MODE); WeCom is always "safe".
+MODES = ("plain", "compatible", "safe")
 TEXT_PLAIN = "text/plain; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 
@@ -125,21 +131,31 @@ class WeChatEndpoint:
             None in plaintext-only mode (Official Account without WECHAT_ENCODING_AES_KEY).
         wecom: WeCom semantics: every request is encrypted and signed with ``msg_signature``,
             URL verification decrypts ``echostr``. Requires ``crypto``.
+        mode: which POST bodies are accepted (WECHAT_MODE): ``plain`` (unencrypted; no
+            crypto), ``compatible`` (unencrypted and ``encrypt_type=aes``) or ``safe``
+            (``encrypt_type=aes`` only). Default: ``safe`` with crypto, else ``plain``.
         clock: Unix time in seconds (tests pass a fake clock).
 
-    Raises ``ValueError`` when ``wecom`` is set without ``crypto``.
+    Raises ``ValueError`` when ``wecom`` is set without ``crypto`` or another mode than safe,
+    or when ``mode`` is unknown or disagrees with ``crypto`` (plain with a key, or
+    compatible/safe without one).
     """
 
     def __init__(self, handler: MessageHandler, *, token: str, crypto: MessageCrypto | None, wecom: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 mode: str | None = None, clock: Callable[[], float] = time.time) -> None:
         if wecom and crypto is None:
             raise ValueError("WeCom callbacks are always encrypted: crypto is required")
         if not token:
             raise ValueError("token must be non-empty")
+        mode = mode or ("safe" if crypto is not None else "plain")
+        if mode not in MODES or (wecom and mode != "safe") or (mode == "plain") != (crypto is None):
+            raise ValueError(f"mode {mode!r} does not fit this endpoint (plain needs no AES key, "
+                             "compatible and safe need one, WeCom is always safe)")
         self.handler, self.token, self.crypto, self.wecom, self.clock = handler, token, crypto, wecom, clock
+        self.mode = mode
         self.name = "wecom" if wecom else "wechat"
         self.no_reply = EMPTY if wecom else SUCCESS
-        self._pairs: OrderedDict[tuple[str, str], tuple[bytes, float]] = OrderedDict()
+        self.replay_cache = ReplayCache(2 * TIMESTAMP_WINDOW_S)
 
     async def handle(self, method: str, query: Mapping[str, str], content_length: str | None,
                      body: AsyncIterable[bytes]) -> HttpReply:
@@ -166,6 +182,8 @@ class WeChatEndpoint:
     # ---------------------------------------------------------------- verification
     def verify(self, query: Mapping[str, str]) -> HttpReply:
         """URL verification: 200 with ``echostr`` (WeCom: decrypted) as text/plain, else 403/400."""
+        if _oversized(query):
+            return self._refuse(FORBIDDEN, "a query value is too long")
         timestamp, nonce = query.get("timestamp") or "", query.get("nonce") or ""
         echostr = query.get("echostr")
         if not check_timestamp(timestamp, self.clock(), max_skew=TIMESTAMP_WINDOW_S):
@@ -190,15 +208,14 @@ class WeChatEndpoint:
     # -------------------------------------------------------------------- messages
     async def receive(self, query: Mapping[str, str], raw: bytes, *, started: float) -> HttpReply:
         """A pushed message: check, decrypt, parse, reply (encrypted when it came encrypted)."""
+        if _oversized(query):
+            return self._refuse(FORBIDDEN, "a query value is too long")
         timestamp, nonce = query.get("timestamp") or "", query.get("nonce") or ""
         if not check_timestamp(timestamp, self.clock(), max_skew=TIMESTAMP_WINDOW_S):
             return self._refuse(FORBIDDEN, "timestamp missing or outside the window")
         encrypted = self.wecom or (query.get("encrypt_type") or "raw").strip().lower() == "aes"
-        # A plaintext-mode signature covers no body: a (timestamp, nonce) seen before with
-        # another body may be a captured signature carrying a forged message. Logged for the
-        # admin, not refused: the protocol allows it and some senders reuse nonces.
-        if not encrypted and not self._fresh_pair(timestamp, nonce, raw):
-            log.warning("%s: a timestamp/nonce pair was reused with a different body (possible replay)", self.name)
+        if not encrypted and self.mode == "safe":
+            return self._refuse(FORBIDDEN, "unencrypted POST in safe mode (WECHAT_MODE=safe)")
         signature = query.get("signature")
         # Official Accounts sign every POST with ``signature`` (also in safe mode, where
         # msg_signature additionally covers the body): check it whenever it is sent, and
@@ -208,6 +225,11 @@ class WeChatEndpoint:
                 return self._refuse(FORBIDDEN, "signature mismatch or missing")
         if encrypted and self.crypto is not None and not query.get("msg_signature"):
             return self._refuse(FORBIDDEN, "msg_signature missing")
+        # A plaintext-mode signature covers no body: a signed (timestamp, nonce) seen before
+        # with another body may be a captured signature carrying a forged message. Logged for
+        # the admin, not refused: the protocol allows it and some senders reuse nonces.
+        if not encrypted and not self.replay_cache.check(timestamp, nonce, raw, self.clock()):
+            log.warning("%s: a timestamp/nonce pair was reused with a different body (possible replay)", self.name)
         try:
             fields = parse_message(raw)
         except BadXml as exc:
@@ -244,25 +266,18 @@ class WeChatEndpoint:
         encrypt_b64, reply_signature = self.crypto.encrypt(reply, nonce=reply_nonce, timestamp=str(now))
         return HttpReply(200, render_encrypted_envelope(encrypt_b64, reply_signature, now, reply_nonce), XML)
 
-    def _fresh_pair(self, timestamp: str, nonce: str, raw: bytes) -> bool:
-        """Plaintext mode signs only (token, timestamp, nonce), not the body, so a captured
-        signature could carry any message for TIMESTAMP_WINDOW_S. Remember each pair with its
-        body hash: True for a new pair or a retry (same body), False for a different body."""
-        now = self.clock()
-        digest = hashlib.sha256(raw).digest()
-        while self._pairs and next(iter(self._pairs.values()))[1] < now - 2 * TIMESTAMP_WINDOW_S:
-            self._pairs.popitem(last=False)
-        seen = self._pairs.get((timestamp, nonce))
-        if seen is not None:
-            return seen[0] == digest
-        self._pairs[(timestamp, nonce)] = (digest, now)
-        if len(self._pairs) > MAX_REMEMBERED_PAIRS:
-            self._pairs.popitem(last=False)
-        return True
-
     def _refuse(self, reply: HttpReply, reason: str) -> HttpReply:
         log.info("%s: refused with %d: %s", self.name, reply.status, reason)
         return reply
+
+
+def _oversized(query: Mapping[str, str]) -> bool:
+    """True when a query value is longer than the platform ever sends (MAX_PARAM_CHARS,
+    ``echostr`` MAX_ECHOSTR_CHARS) or there are more than 16 parameters."""
+    items = query.multi_items() if hasattr(query, "multi_items") else list(query.items())  # repeated keys count
+    if len(items) > 16:
+        return True
+    return any(len(value) > (MAX_ECHOSTR_CHARS if name == "echostr" else MAX_PARAM_CHARS) for name, value in items)
 
 
 def _b64_param(value: str) -> str:

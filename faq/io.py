@@ -3,7 +3,8 @@
 Header, exactly: ``id,question,alternates,answer,source`` (an optional ``tags`` column is
 accepted after them). Alternates and tags are separated by ``|``. Reading validates every
 row and raises :class:`FaqFileError` naming the line; nothing is returned unless the whole
-file is valid, so imports are all-or-nothing.
+file is valid, so imports are all-or-nothing. Files are bounded before parsing
+(:mod:`faq.file_limits`: file size, an XLSX archive's declared sizes, rows).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
+
+from faq.file_limits import MAX_ROWS, FileTooLarge, check_file_size, check_xlsx_archive
 
 HEADER = ["id", "question", "alternates", "answer", "source"]
 OPTIONAL = ["tags"]
@@ -21,8 +25,12 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # formatting characters: invisible in a cell, harmful in a reply or a worksheet.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 # A leading = + - @ makes a cell a formula in Excel and LibreOffice (CSV injection, OWASP);
-# export writes such cells with a leading apostrophe, which import removes again.
+# CSV export writes such cells with a leading apostrophe, which import removes again. A value
+# that is apostrophes followed by a formula character ('=x) gets one more, so the round trip
+# is exact. XLSX cells are written as text cells and read back unchanged.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Columns read from an XLSX row: the six of the format plus one to detect extra columns.
+_XLSX_COLUMNS = len(HEADER) + len(OPTIONAL) + 1
 
 
 def clean(text: str | None) -> str:
@@ -30,13 +38,18 @@ def clean(text: str | None) -> str:
     return _CONTROL.sub("", text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def _needs_escape(value: str) -> bool:
+    """True when ``value`` starts a formula, possibly after apostrophes (``=x``, ``'=x``)."""
+    return value.lstrip("'").startswith(_FORMULA_START)
+
+
 def _unescape_formula(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
+    """Inverse of :func:`_escape_formula`: ``'=x`` -> ``=x``, ``''=x`` -> ``'=x``, ``'x`` kept."""
+    return value[1:] if value.startswith("'") and _needs_escape(value[1:]) else value
 
 
 def _escape_formula(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") and value[1:2] in _FORMULA_START \
-        else value
+    return "'" + value if _needs_escape(value) else value
 
 
 class FaqFileError(ValueError):
@@ -78,6 +91,8 @@ def _rows_from_csv(raw: bytes, name: str) -> list[tuple[int, list[str]]]:
     try:
         for row in reader:
             out.append((reader.line_num, row))
+            if len(out) > MAX_ROWS + 1:
+                raise FaqFileError(f"{name}：行数太多（上限 {MAX_ROWS} 行），请分成几个文件导入")
     except csv.Error as exc:
         raise FaqFileError(f"{name} 第{reader.line_num}行：CSV 格式错误（{exc}）") from exc
     return out
@@ -87,12 +102,21 @@ def _rows_from_xlsx(path: Path) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
+        check_xlsx_archive(path)
+    except FileTooLarge as exc:
+        raise FaqFileError(str(exc)) from None
+    except zipfile.BadZipFile as exc:
+        raise FaqFileError(f"{path.name}：不是有效的 XLSX 文件（{exc.__class__.__name__}）") from exc
+    try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError variants for bad files
         raise FaqFileError(f"{path.name}：不是有效的 XLSX 文件（{exc.__class__.__name__}）") from exc
     sheet = workbook.worksheets[0]
     out = []
-    for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+    for number, row in enumerate(sheet.iter_rows(max_col=_XLSX_COLUMNS, values_only=True), 1):
+        if number > MAX_ROWS + 1:
+            workbook.close()
+            raise FaqFileError(f"{path.name}：行数太多（上限 {MAX_ROWS} 行），请分成几个文件导入")
         cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
         while cells and cells[-1] == "":
             cells.pop()
@@ -112,7 +136,13 @@ def read_entries(path: Path) -> list[dict]:
         OSError: the file cannot be read.
     """
     name = path.name
-    rows = _rows_from_xlsx(path) if path.suffix.lower() == ".xlsx" else _rows_from_csv(path.read_bytes(), name)
+    xlsx = path.suffix.lower() == ".xlsx"
+    if not xlsx:
+        try:
+            check_file_size(path)
+        except FileTooLarge as exc:
+            raise FaqFileError(str(exc)) from None
+    rows = _rows_from_xlsx(path) if xlsx else _rows_from_csv(path.read_bytes(), name)
     rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise FaqFileError(f"{name}：文件是空的")
@@ -124,7 +154,8 @@ def read_entries(path: Path) -> list[dict]:
     for line, row in rows[1:]:
         if len(row) > len(header):
             raise FaqFileError(f"{name} 第{line}行：列数多于表头（{len(row)} > {len(header)}），请检查是否有未加引号的逗号")
-        values = dict(zip(header, [clean(_unescape_formula(c.strip())) for c in row] + [""] * (len(header) - len(row))))
+        cells = [clean(c.strip() if xlsx else _unescape_formula(c.strip())) for c in row]
+        values = dict(zip(header, cells + [""] * (len(header) - len(row))))
         for field_name, limit in MAX_FIELD_CHARS.items():
             if len(values.get(field_name, "")) > limit:
                 raise FaqFileError(f"{name} 第{line}行：{field_name} 超过 {limit} 字")

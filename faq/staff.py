@@ -105,9 +105,22 @@ class FaqStaff:
              source: str | None = None, enable: bool = False) -> FaqRecord:
         """Change the given fields of an entry; ``enable`` re-activates a disabled one.
 
+        The entry is read and written back in one ``BEGIN IMMEDIATE`` transaction, so
+        concurrent edits (``--add-alternates`` from several processes) never lose each
+        other's alternates (issue 14: 4 processes once lost 6 of 20).
+
         Raises:
             FaqError: unknown id, or a field set to blank.
+            qa.store.StoreError: the database stayed locked.
         """
+        with self.store.db.write():
+            return self._edit(faq_id, actor=actor, question=question, answer=answer, alternates=alternates,
+                              add_alternates=add_alternates, source=source, enable=enable)
+
+    def _edit(self, faq_id: str, *, actor: str, question: str | None, answer: str | None,
+              alternates: list[str] | str | None, add_alternates: list[str] | str | None, source: str | None,
+              enable: bool) -> FaqRecord:
+        """:meth:`edit`'s read-modify-write; the caller holds the write transaction."""
         current = self.get(faq_id)
         changes: dict = {}
         if question is not None:
@@ -133,8 +146,9 @@ class FaqStaff:
 
     def disable(self, faq_id: str, *, actor: str) -> FaqRecord:
         """Stop answering with an entry (kept with its history; ``edit --enable`` restores it)."""
-        current = self.get(faq_id)
-        return self.store.faq.update(current.id, {"status": "disabled"}, actor=actor, action="disable")
+        with self.store.db.write():
+            current = self.get(faq_id)
+            return self.store.faq.update(current.id, {"status": "disabled"}, actor=actor, action="disable")
 
     def search(self, text: str, limit: int = 5) -> list[tuple[FaqRecord, float]]:
         """Entries matching ``text`` best first, with matcher scores (0..100)."""
@@ -179,17 +193,18 @@ class FaqStaff:
         group = next((g for g in self.unanswered(since) if g.id == group_id.strip().upper()), None)
         if group is None:
             raise FaqError(f"找不到问题组 {group_id}（请先运行 unanswered 查看当前的组号）")
-        if to:
-            record = self.edit(to, actor=actor, add_alternates=group.texts)
-        else:
-            question, *rest = group.texts
-            if answer:
-                record = self.add(question=question, answer=answer, alternates=rest, source=source, actor=actor,
-                                  force=True)
+        with self.store.db.write():  # the entry and the log outcome change together
+            if to:
+                record = self.edit(to, actor=actor, add_alternates=group.texts)
             else:
-                record = self.store.faq.add({"question": question, "answer": PENDING_ANSWER, "alternates": rest,
-                                             "source": clean(source), "status": "disabled"}, actor=actor)
-        self.store.log.set_outcome(group.question_ids, "promoted")
+                question, *rest = group.texts
+                if answer:
+                    record = self.add(question=question, answer=answer, alternates=rest, source=source, actor=actor,
+                                      force=True)
+                else:
+                    record = self.store.faq.add({"question": question, "answer": PENDING_ANSWER, "alternates": rest,
+                                                 "source": clean(source), "status": "disabled"}, actor=actor)
+            self.store.log.set_outcome(group.question_ids, "promoted")
         return record
 
 

@@ -19,6 +19,7 @@ import os
 import jieba
 import opencc
 
+from qa.cachedir import quiet_jieba, usable_cache_dir
 from qa.numerals import chinese_numerals_to_arabic
 
 _T2S = opencc.OpenCC("t2s")
@@ -105,8 +106,11 @@ def _load_table(cache_dir: Path | None, name: str, version: str, build):
     table = build()
     if path is not None:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((version, table)))
-        os.replace(tmp, path)
+        try:
+            tmp.write_bytes(marshal.dumps((version, table)))
+            os.replace(tmp, path)
+        except OSError:  # a cache is an optimisation: rebuilt next time (issue 14)
+            pass
     return table
 
 
@@ -184,11 +188,12 @@ class Segmenter:
     def __init__(self, resources: TextResources, *, cache_dir: Path | None = None) -> None:
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        if cache_dir is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
+        if cache_dir is not None:  # an unwritable directory only turns caching off, quietly
             self._jieba.tmp_dir = str(cache_dir)
-        self._jieba.initialize()
-        self._jieba.load_userdict(str(resources.userdict))
+            cache_dir = usable_cache_dir(cache_dir)
+        with quiet_jieba():
+            self._jieba.initialize()
+            self._jieba.load_userdict(str(resources.userdict))
         dictionary = Path(jieba.__file__).parent / "dict.txt"
         stamp = (f"v3:{dictionary.stat().st_size}:{resources.userdict.stat().st_mtime_ns}:"
                  f"{resources.userdict.stat().st_size}")

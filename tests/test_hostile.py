@@ -353,7 +353,7 @@ def test_reindex_of_a_missing_or_empty_directory_keeps_the_live_index(runtime, t
 # --------------------------------------------------------------------------- WeChat
 def _wechat_app(runtime, settings):
     configured = dataclasses.replace(settings, wechat_token=h.TOKEN, wechat_aes_key=h.AES_KEY, wechat_app_id=h.APP_ID,
-                                     wecom_token=None, wecom_aes_key=None, wecom_corp_id=None,
+                                     wechat_mode="compatible", wecom_token=None, wecom_aes_key=None, wecom_corp_id=None,
                                      telegram_webhook_url=None)
     return build_app(runtime, configured)
 

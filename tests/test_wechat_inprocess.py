@@ -28,7 +28,8 @@ from tests import wechat_harness as h
 
 
 def configured(settings, **changes):
-    base = dict(wechat_token=h.TOKEN, wechat_aes_key=h.AES_KEY, wechat_app_id=h.APP_ID, wecom_token=None,
+    base = dict(wechat_token=h.TOKEN, wechat_aes_key=h.AES_KEY, wechat_app_id=h.APP_ID, wechat_mode="compatible",
+                wecom_token=None,
                 wecom_aes_key=None, wecom_corp_id=None, telegram_webhook_url=None)
     base.update(changes)
     return dataclasses.replace(settings, **base)
@@ -129,7 +130,7 @@ def test_routes_exist_only_when_configured(runtime, settings):
         assert client.get("/wechat", params=h.signed(echostr="x")).status_code == 404
         assert client.get("/wecom").status_code == 404
         assert client.get("/healthz").json()["channels"] == []
-    plain = configured(settings, wechat_aes_key=None, wechat_app_id=None)
+    plain = configured(settings, wechat_aes_key=None, wechat_app_id=None, wechat_mode="plain")
     with TestClient(build_app(runtime, plain)) as client:
         r = client.post("/wechat", params=h.signed(), content=h.text_xml("oPlainOnly", h.QUESTION, 1).encode())
         assert "2652" in parse_message(r.text)["Content"]

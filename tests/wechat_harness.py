@@ -62,7 +62,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def server_env(**extra: str) -> dict[str, str]:
-    return clean_env(WECHAT_TOKEN=TOKEN, WECHAT_ENCODING_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID,
+    return clean_env(WECHAT_TOKEN=TOKEN, WECHAT_ENCODING_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID, WECHAT_MODE="compatible",
                      WECOM_TOKEN=WECOM_TOKEN, WECOM_ENCODING_AES_KEY=WECOM_KEY, WECOM_CORP_ID=CORP_ID,
                      BOT_RATE_LIMIT=str(RATE_LIMIT), **extra)
 
@@ -106,7 +106,8 @@ class ServerProcess:
 
 
 def shared_server(seeded_db: Path, workdir: Path, segmenter) -> ServerProcess:
-    """The session's server (started on first use): safe-mode WeChat, WeCom, rate limit 8,
+    """The session's server (started on first use): compatible-mode WeChat (plaintext and
+    encrypted POSTs; safe mode is tested in tests/test_hardening.py), WeCom, rate limit 8,
     a database copied from ``seeded_db`` with the two test FAQ entries added by staff
     (``segmenter``: the session's, for the near-duplicate check)."""
     from faq.staff import FaqStaff

@@ -85,15 +85,12 @@ class QuestionLog:
                                    (channel, dedupe_key)).fetchone()
         return row[0] if row else None
 
-    def set_feedback(self, question_id: int, value: int, *, user_hash: str | None = None) -> bool:
-        """Record 👍 (1) or 👎 (-1) against a logged question; False if it does not exist or,
-        with ``user_hash``, was not asked by that user (a rating is bound to the asker)."""
+    def set_feedback(self, question_id: int, value: int, *, user_hash: str) -> bool:
+        """Record 👍 (1) or 👎 (-1) against a question logged for ``user_hash`` (the asker's
+        pseudonymous id); False if it does not exist or someone else asked it."""
         with self.db.write() as conn:
-            if user_hash is None:
-                cur = conn.execute("UPDATE questions SET feedback=? WHERE id=?", (value, question_id))
-            else:
-                cur = conn.execute("UPDATE questions SET feedback=? WHERE id=? AND user_hash=?",
-                                   (value, question_id, user_hash))
+            cur = conn.execute("UPDATE questions SET feedback=? WHERE id=? AND user_hash=?",
+                               (value, question_id, user_hash))
         return cur.rowcount == 1
 
     def set_page(self, channel: str, user_hash: str, rest: str | None) -> None:

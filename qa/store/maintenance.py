@@ -46,8 +46,10 @@ def check(db: Database, article_ids: set[str] | None = None, *, hash_key_missing
         report.problems.append(f"数据库文件损坏（{exc}）。请用备份恢复：停止机器人，把备份文件复制回 {db.path}，再运行 reindex。")
         return report
     if result != ["ok"]:
+        # Never advise deleting the file: it holds the curated FAQ and the question log (issue 14).
         report.problems.append("SQLite 完整性检查失败：" + "；".join(result[:5]) +
-                               f"。请用备份恢复（见 README“备份与恢复”），或删除 {db.path} 后重新导入 FAQ 并 reindex。")
+                               f"。请先停止机器人，把 {db.path} 复制一份留存（原文件里有常见问题和问题日志，请保留），"
+                               f"再用最近的备份恢复（见 README“备份与恢复”），然后运行 python3 bot.py check。")
     utils = sqlite_utils.Database(conn)
     tables = set(utils.table_names())
     for fts in ("sentences_fts", "paragraphs_fts"):
