@@ -126,7 +126,7 @@ class LogWriter:
                 kind = "locked" if isinstance(exc, StoreError) else classify_write_error(exc)
                 if kind == "other":
                     other += 1
-            except Exception as exc:  # a bug must not stop the writer
+            except Exception:  # a bug must not stop the writer
                 kind, other = "other", other + 1
                 log.exception("question log: write failed")
             self._failures += 1

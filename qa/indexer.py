@@ -15,9 +15,9 @@ from pathlib import Path
 
 from qa.document import Document
 from qa.ingest import ArticleError, article_paths, load_article
-from qa.store import ReindexBusy, Store
+from qa.store import Store
 
-__all__ = ["ReindexBusy", "ReindexReport", "reindex", "document_rows"]
+__all__ = ["ReindexReport", "reindex", "document_rows"]
 from qa.query import YEAR
 from qa.text import Segmenter, normalize
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from qa.indexer import ReindexBusy, reindex
+from qa.indexer import reindex
+from qa.store import ReindexBusy
 from qa.store import Store, match_expression
 from tests.conftest import SEED_ARTICLE
 from tests.support.render import text as shown
