@@ -88,12 +88,22 @@ class LogWriter:
         self._queue.put(done)
         return done.wait(timeout)
 
-    def close(self, timeout: float = 30.0) -> bool:
-        """Write what is queued and stop the thread; False when writes were still failing at
-        the timeout (they are lost with the process, and logged)."""
+    def close(self, timeout: float = 30.0, *, give_up_failing_s: float = 3.0) -> bool:
+        """Write what is queued and stop the thread; False when writes could not be saved (they
+        are lost with the process, and logged). Waits up to ``timeout`` seconds while writes
+        make progress, but only ``give_up_failing_s`` once they keep failing (a full disk must
+        not hold a command for half a minute after its answer was printed)."""
         if self._closed:
             return True
-        finished = self.flush(timeout)
+        done = threading.Event()
+        self._queue.put(done)
+        deadline, failing_since = time.monotonic() + timeout, None
+        while not done.wait(0.1):
+            now = time.monotonic()
+            failing_since = (failing_since or now) if self._failing else None
+            if now > deadline or (failing_since is not None and now - failing_since > give_up_failing_s):
+                break
+        finished = done.is_set()
         self._closed = True
         self._queue.put(None)
         self._thread.join(1.0)
