@@ -40,9 +40,10 @@ class Runtime:
         database was last built from, else data/articles."""
         return resolve_articles_dir(self.settings, self.store, explicit)
 
-    def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0) -> ReindexReport:
-        """Rebuild the passage index and re-load the seed FAQ (staff edits are kept)."""
-        report = reindex(self.store, self.articles_dir(articles_dir), self.segmenter, wait_s=wait_s)
+    def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0, replace: bool = False) -> ReindexReport:
+        """Rebuild the passage index and re-load the seed FAQ (staff edits are kept); ``replace``:
+        see :func:`qa.indexer.reindex`."""
+        report = reindex(self.store, self.articles_dir(articles_dir), self.segmenter, wait_s=wait_s, replace=replace)
         sync_seed(self.store, self.settings.faq_seed_dir)
         return report
 

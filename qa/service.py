@@ -257,8 +257,9 @@ class Service(ChannelSupport):
                             quote=quote, start=passage.start, end=passage.end, role=first.role)
         hedge = passage.confidence < HEDGE_BELOW
         suggestions, ids = self._related(faq_match)
-        text = compose.passage_text(quote, citation, suggestions, hedge=hedge, notice=notice)
-        body = compose.passage_text(quote, citation, [], hedge=hedge, notice=notice)
+        head = f"{passage.validity_notice}\n" if passage.validity_notice else ""  # qa.validity: not current
+        text = head + compose.passage_text(quote, citation, suggestions, hedge=hedge, notice=notice)
+        body = head + compose.passage_text(quote, citation, [], hedge=hedge, notice=notice)
         return Answer(question, text, "passage", passage.confidence, [citation], suggestions,
                       outcome="hedged" if hedge else "answered", explain=explain.explain(faq_match, passage),
                       candidates=candidates, notice=notice, suggestion_ids=ids, body_text=body)

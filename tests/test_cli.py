@@ -56,7 +56,7 @@ def test_reindex_reports_counts_and_keeps_faq(db_path, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "索引已重建：1 篇文章" in result.stdout
     assert "F052" in run_bot("faq", "list", db=db_path).stdout
-    missing = run_bot("reindex", "--articles", str(tmp_path / "nope"), db=db_path)
+    missing = run_bot("reindex", "--replace", "--articles", str(tmp_path / "nope"), db=db_path)
     assert missing.returncode == 1 and "文章目录不存在" in missing.stderr
 
 
@@ -166,5 +166,5 @@ def test_same_name_txt_and_md_are_indexed_once(db_path, tmp_path):
     articles.mkdir()
     (articles / "a.txt").write_text("---\ntitle: 甲\n---\n\n甲文的内容。", encoding="utf-8")
     (articles / "a.md").write_text("# 乙\n\n乙文的内容。", encoding="utf-8")
-    result = run_bot("reindex", "--articles", str(articles), db=db_path)
+    result = run_bot("reindex", "--replace", "--articles", str(articles), db=db_path)
     assert result.returncode == 0 and "1 篇文章" in result.stdout and "文档编号相同" in result.stdout

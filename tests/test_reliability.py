@@ -63,7 +63,7 @@ def test_sigkilled_reindexes_leave_the_previous_index_serving(db_path, many_arti
     rng = random.Random(20261129)
     faq_before = [r.public() for r in runtime.store.faq.all()]
     for attempt in range(20):
-        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "reindex", "--articles", str(many_articles),
+        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "reindex", "--replace", "--articles", str(many_articles),
                                     "--db", str(db_path)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 3.0))
         process.send_signal(signal.SIGKILL)
@@ -73,7 +73,7 @@ def test_sigkilled_reindexes_leave_the_previous_index_serving(db_path, many_arti
         assert [r.public() for r in runtime.store.faq.all()] == faq_before
     check = run_bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)})
     assert "✗ SQLite" not in check.stdout and "损坏" not in check.stdout
-    finished = run_bot("reindex", "--articles", str(many_articles), db=db_path)
+    finished = run_bot("reindex", "--replace", "--articles", str(many_articles), db=db_path)
     assert finished.returncode == 0 and "40 篇文章" in finished.stdout, finished.stderr
     assert run_bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)}).returncode == 0
 

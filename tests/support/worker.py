@@ -43,7 +43,7 @@ def main() -> None:
         started = time.perf_counter()
         try:
             if args.mode == "reindex":
-                report = runtime.reindex(args.articles, wait_s=60)
+                report = runtime.reindex(args.articles, wait_s=60, replace=True)
                 result = {"documents": report.documents}
             elif args.mode == "faq-add":
                 record = staff.add(question=f"{args.prefix}号测试问题{i}关于公租房？", answer=f"{args.prefix}-{i} 的答案。",
