@@ -30,7 +30,7 @@ def chinese_counting(value: int, digits: str = _DIGITS, units: str = "十百千"
             zero = bool(out)
             continue
         if zero:
-            out += digits[0]
+            out += "零"                     # the filler inside a number is 零 in both styles
             zero = False
         if not (power == 10 and d == 1 and not out and units[0] == "十"):
             out += digits[d]
