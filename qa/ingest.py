@@ -184,10 +184,15 @@ def _split_lines(blocks: list[_Block]) -> list[_Block]:
             for block in blocks for i, line in enumerate(block.text.split("\n"))]
 
 
+#: The issuing authority's mark on an official document's first page (GB/T 9704-2012 §7.2.2,
+#: 发文机关标志): 「宛城区人民政府文件」, 「宛城区人民政府办公室文件」.
+_ISSUER_MARK = re.compile(r"^[\u4e00-\u9fa5（）()]{2,30}(?:文件|公报|简报|通报)$")
+
+
 def _metadata_line(text: str) -> bool:
-    """A 发文字号 or a date standing alone: short, but no heading."""
-    bare = text.strip()
-    return bool(doc_meta.DOC_NUMBER.fullmatch(bare) or doc_meta.DATE.fullmatch(bare))
+    """A 发文字号, a date or an issuer mark standing alone: short, but neither title nor heading."""
+    bare = text.strip().lstrip("\x00")
+    return bool(doc_meta.DOC_NUMBER.fullmatch(bare) or doc_meta.DATE.fullmatch(bare) or _ISSUER_MARK.match(bare))
 
 
 def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, str]]:
@@ -195,7 +200,7 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
     roles = ["body"] * len(blocks)
     title_at = None
     for i, text in enumerate(texts[:4]):
-        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text)):
+        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text) and not _metadata_line(text)):
             title_at = i
             break
     if meta_title and title_at is not None and texts[title_at].lstrip("\x00") != meta_title:
