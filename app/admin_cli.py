@@ -23,7 +23,7 @@ def add_commands(sub, add_db) -> None:
 
 
 def run_check(args, settings) -> int:
-    from qa.ingest import article_paths
+    from qa.article_files import article_paths
     from qa.store import Store
     from qa.store.maintenance import check
 

@@ -49,7 +49,8 @@ def _open(args, settings, **kwargs):
 
 def run_add(args, settings) -> int:
     from qa.indexer import index_document
-    from qa.ingest import SUFFIXES, ArticleError
+    from qa.article_files import SUFFIXES
+    from qa.ingest import ArticleError
 
     runtime = _open(args, settings)
     failed = 0

@@ -173,3 +173,14 @@ def from_text(paragraphs: list[str]) -> dict[str, str]:
     if match:
         found["status"] = normalize_status(match.group(1)) or STATUS_CURRENT
     return found
+
+
+#: The issuing authority's mark on an official document's first page (GB/T 9704-2012 §7.2.2,
+#: 发文机关标志): 「宛城区人民政府文件」, 「宛城区人民政府办公室文件」.
+_ISSUER_MARK = re.compile(r"^[\u4e00-\u9fa5（）()]{2,30}(?:文件|公报|简报|通报)$")
+
+
+def is_metadata_line(text: str) -> bool:
+    """A 发文字号, a date or an issuer mark standing alone: short, but neither title nor heading."""
+    bare = text.strip().lstrip("\x00")
+    return bool(DOC_NUMBER.fullmatch(bare) or DATE.fullmatch(bare) or _ISSUER_MARK.match(bare))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.document import Document
-from qa.ingest import SUFFIXES, ArticleError, article_paths, doc_id_for, load_article, unsupported_paths
+from qa.article_files import SUFFIXES, article_paths, doc_id_for, load_article, unsupported_paths
+from qa.ingest import ArticleError
 from qa.store import ReindexBusy, Store
 
 __all__ = ["ReindexBusy", "ReindexReport", "ReplaceRefused", "reindex", "document_rows"]

@@ -20,8 +20,6 @@ does to them, each rule taken from the seed article (``data/articles``):
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +58,8 @@ class _Block:
     gap: int  # blank lines before this block in the source
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def decode_bytes(raw: bytes, path: Path) -> str:
+    """``raw`` as UTF-8 (BOM allowed) or GB18030; ArticleError naming ``path`` otherwise."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -184,23 +183,12 @@ def _split_lines(blocks: list[_Block]) -> list[_Block]:
             for block in blocks for i, line in enumerate(block.text.split("\n"))]
 
 
-#: The issuing authority's mark on an official document's first page (GB/T 9704-2012 §7.2.2,
-#: 发文机关标志): 「宛城区人民政府文件」, 「宛城区人民政府办公室文件」.
-_ISSUER_MARK = re.compile(r"^[\u4e00-\u9fa5（）()]{2,30}(?:文件|公报|简报|通报)$")
-
-
-def _metadata_line(text: str) -> bool:
-    """A 发文字号, a date or an issuer mark standing alone: short, but neither title nor heading."""
-    bare = text.strip().lstrip("\x00")
-    return bool(doc_meta.DOC_NUMBER.fullmatch(bare) or doc_meta.DATE.fullmatch(bare) or _ISSUER_MARK.match(bare))
-
-
 def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, str]]:
     texts = [b.text for b in blocks]
     roles = ["body"] * len(blocks)
     title_at = None
     for i, text in enumerate(texts[:4]):
-        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text) and not _metadata_line(text)):
+        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text) and not doc_meta.is_metadata_line(text)):
             title_at = i
             break
     if meta_title and title_at is not None and texts[title_at].lstrip("\x00") != meta_title:
@@ -215,7 +203,7 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
         bare = text.lstrip("\x00")
         if len(bare) <= 60 and (_BYLINE.match(bare) or (i <= 3 and _BYLINE_ANY.search(bare) and not _ends_sentence(bare))):
             roles[i] = "byline"
-        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts) and not _metadata_line(text)
+        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts) and not doc_meta.is_metadata_line(text)
                                           and not _heading_like(texts[i + 1])):
             roles[i] = "heading"  # a run of short lines is a table or list, not headings
         elif len(text) <= CAPTION_MAX_CHARS and (
@@ -241,29 +229,15 @@ def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown:
     Raises:
         ArticleError: undecodable or no text at all.
     """
-    text = _decode(raw, Path(path or doc_id)).replace("\r\n", "\n").replace("\r", "\n")
-    if looks_like_html(text):
-        from qa.ingest_html import parse_html
+    text = decode_bytes(raw, Path(path or doc_id)).replace("\r\n", "\n").replace("\r", "\n")
+    from qa.ingest_html import looks_like_html, parse_html    # ingest_html builds on this module
 
+    if looks_like_html(text):
         return parse_html(raw, doc_id=doc_id, path=path)
     meta, body = _front_matter(text)
     body = _FORMAT_CONTROLS.sub("", body)
     lines = _markdown_lines(body) if markdown else [line.strip() for line in body.split("\n")]
     return build_document(meta, lines, doc_id=doc_id, path=path)
-
-
-_HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|div|p|table|span)[\s>/]", re.I)
-
-
-def looks_like_html(text: str) -> bool:
-    """True when ``text`` is an HTML page rather than plain text: it starts (after blanks,
-    a BOM or a 'saved from' comment) with a tag, or its first 2000 characters hold at least
-    five HTML tags. A plain text that mentions <div> once stays text."""
-    head = text[:2000]
-    stripped = head.lstrip("\ufeff \t\n")
-    if re.match(r"<(!doctype|html|!--)", stripped, re.I):
-        return True
-    return len(_HTML_SNIFF.findall(head)) >= 5
 
 
 def build_document(meta: dict[str, str], lines: list[str], *, doc_id: str, path: str | None = None,
@@ -321,66 +295,3 @@ def build_document(meta: dict[str, str], lines: list[str], *, doc_id: str, path:
                     meta=other, doc_number=fields.get("doc_number"), valid_from=fields.get("valid_from"),
                     valid_until=fields.get("valid_until"), status=fields.get("status"),
                     supersedes=fields.get("supersedes"), content_hash=content_hash)
-
-
-#: Suffixes read as articles; other files in the folder are reported as skipped.
-SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
-_UNSUPPORTED_HINT = {".doc": "旧版 Word 格式 .doc 不支持，请另存为 .docx",
-                     ".wps": "WPS 格式不支持，请另存为 .docx", ".rtf": "RTF 格式不支持，请另存为 .docx"}
-
-
-def _visible(path: Path, directory: Path) -> bool:
-    return path.is_file() and not any(part.startswith(".") for part in path.relative_to(directory).parts)
-
-
-def article_paths(directory: Path) -> list[Path]:
-    """Article files (:data:`SUFFIXES`) under ``directory``: recursive, sorted, hidden files
-    and folders skipped."""
-    return sorted(p for p in directory.rglob("*") if p.suffix.lower() in SUFFIXES and _visible(p, directory))
-
-
-def unsupported_paths(directory: Path) -> list[tuple[str, str]]:
-    """(relative path, reason in Chinese) for visible files that are not articles, so that a
-    reindex can say why each was skipped instead of ignoring it."""
-    out = []
-    for p in sorted(directory.rglob("*")):
-        if p.suffix.lower() in SUFFIXES or not _visible(p, directory):
-            continue
-        reason = _UNSUPPORTED_HINT.get(p.suffix.lower(), f"不支持的文件类型（{p.suffix or '无扩展名'}）")
-        out.append((p.relative_to(directory).as_posix(), reason))
-    return out
-
-
-def doc_id_for(path: Path, root: Path) -> str:
-    """The doc_id of the file at ``path``: its path relative to ``root`` without suffix
-    (``2020/seed``)."""
-    return path.relative_to(root).with_suffix("").as_posix()
-
-
-def load_article(path: Path, root: Path) -> Document:
-    """Read and clean the article at ``path`` (any of :data:`SUFFIXES`); its doc_id is
-    :func:`doc_id_for`. The document carries the sha256 of the file's bytes.
-
-    Raises:
-        ArticleError: unreadable as its format, no text, or a PDF without a text layer.
-        OSError: the file cannot be read.
-    """
-    rel = path.relative_to(root)
-    doc_id, name, suffix = doc_id_for(path, root), rel.as_posix(), path.suffix.lower()
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if suffix == ".docx":
-        from qa.ingest_docx import parse_docx
-
-        doc = parse_docx(raw, doc_id=doc_id, path=name)
-    elif suffix == ".pdf":
-        from qa.ingest_pdf import parse_pdf
-
-        doc = parse_pdf(raw, doc_id=doc_id, path=name)
-    elif suffix in (".html", ".htm"):
-        from qa.ingest_html import parse_html
-
-        doc = parse_html(raw, doc_id=doc_id, path=name)
-    else:
-        doc = parse_article(raw, doc_id=doc_id, path=name, markdown=suffix == ".md")
-    return dataclasses.replace(doc, content_hash=digest)

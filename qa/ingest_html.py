@@ -20,7 +20,7 @@ from pathlib import Path
 
 from qa import doc_meta
 from qa.document import Document
-from qa.ingest import ArticleError, _decode, build_document
+from qa.ingest import ArticleError, build_document, decode_bytes
 from qa.tables import table_lines
 
 #: (attribute, value) of article containers, most specific first.
@@ -42,6 +42,20 @@ _INFO_LINE = re.compile(r"(发布时间|发布日期|信息来源|来源[:：]|�
                         r"分享到|扫一扫|当前位置|您现在的位置|【关闭】|【大】|\[大\])")
 _SAVED_FROM = re.compile(r"saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _TITLE_SPLIT = re.compile(r"\s*[_|｜—–-]{1,2}\s*")
+
+
+_HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|div|p|table|span)[\s>/]", re.I)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when ``text`` is an HTML page rather than plain text: it starts (after blanks,
+    a BOM or a 'saved from' comment) with a tag, or its first 2000 characters hold at least
+    five HTML tags. A plain text that mentions <div> once stays text."""
+    head = text[:2000]
+    stripped = head.lstrip("\ufeff \t\n")
+    if re.match(r"<(!doctype|html|!--)", stripped, re.I):
+        return True
+    return len(_HTML_SNIFF.findall(head)) >= 5
 
 
 def _has_token(element, attr: str, value: str) -> bool:
@@ -168,7 +182,7 @@ def parse_html(raw: bytes, *, doc_id: str, path: str | None = None) -> Document:
     import lxml.html
     from lxml.etree import ParserError
 
-    html = _decode(raw, Path(path or doc_id))
+    html = decode_bytes(raw, Path(path or doc_id))
     try:
         root = lxml.html.document_fromstring(html)
     except (ParserError, ValueError) as exc:

@@ -4,7 +4,9 @@ structured Document as .txt; Word numbering formats; sections from clause number
 import pytest
 
 from qa.doc_meta import from_text, parse_date
-from qa.ingest import ArticleError, load_article, looks_like_html
+from qa.article_files import load_article
+from qa.ingest import ArticleError
+from qa.ingest_html import looks_like_html
 from qa.numbering import chinese_counting, format_number
 from qa.structure import SectionTracker, clause_label, heading_level
 from tests.support.documents import add_list, district_page, numbered, write_blank_pdf, write_pdf
