@@ -48,14 +48,20 @@ def _open(args, settings, **kwargs):
 
 
 def run_add(args, settings) -> int:
-    from qa.indexer import index_document
+    """Copy and index each file; only the store and the segmenter are opened (no answer
+    service), so the command costs start-up plus milliseconds per document."""
+    from app.runtime import resolve_articles_dir
     from qa.article_files import SUFFIXES
+    from qa.indexer import index_document, reindex
     from qa.ingest import ArticleError
+    from qa.store import Store
+    from qa.text import Segmenter, TextResources
 
-    runtime = _open(args, settings)
+    segmenter = Segmenter(TextResources.in_dir(settings.text_dir), cache_dir=settings.cache_dir)
+    store = Store(Path(args.db or settings.db_path))
     failed = 0
     try:
-        root = runtime.articles_dir(args.articles).resolve()
+        root = resolve_articles_dir(settings, store, args.articles).resolve()
         root.mkdir(parents=True, exist_ok=True)
         for file in args.files:
             file = file.resolve()
@@ -69,7 +75,13 @@ def run_add(args, settings) -> int:
             if not inside:
                 shutil.copyfile(file, target)
             try:
-                doc, outcome = index_document(runtime.store, target, root, runtime.segmenter, wait_s=60)
+                if store.passages.generation() == 0:      # no index yet: build it from the folder
+                    reindex(store, root, segmenter, wait_s=60)
+                    from qa.article_files import load_article
+
+                    doc, outcome = load_article(target, root), "added"
+                else:
+                    doc, outcome = index_document(store, target, root, segmenter, wait_s=60)
             except (ArticleError, OSError) as exc:
                 if not inside:                      # leave the folder as it was
                     target.write_bytes(previous) if previous is not None else target.unlink()
@@ -80,7 +92,7 @@ def run_add(args, settings) -> int:
             verb = "已添加" if outcome == "added" else "已更新"
             print(f"{verb} {doc.doc_id}《{doc.title}》：{len(doc.sentences)} 个句子，文件 {target}")
     finally:
-        runtime.close()
+        store.close()
     return 1 if failed else 0
 
 

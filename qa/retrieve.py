@@ -124,7 +124,8 @@ class PassageRetriever:
         for row in self.index.sentences_in_paragraphs(expand):
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
-        terms = rank.mark_known(terms, (r.norm for r in rows.values()))
+        # words of a candidate's title are corpus words too (「临时救助实施办法从什么时候施行」)
+        terms = rank.mark_known(terms, [*(r.norm for r in rows.values()), *{_title_norm(r.title) for r in rows.values()}])
         query_places = {w for w in query.tokens if w in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
