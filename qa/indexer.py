@@ -119,8 +119,8 @@ def reindex(store: Store, articles_dir: Path, segmenter: Segmenter, *, wait_s: f
     Raises:
         qa.store.ReindexBusy: another reindex is running.
         ReplaceRefused: another folder without ``replace`` would drop indexed documents.
-        FileNotFoundError: ``articles_dir`` does not exist or holds no article (an empty
-            directory would silently empty the live index).
+        FileNotFoundError: ``articles_dir`` does not exist, holds no article, or no file in it
+            could be read (an empty index would silently replace the live one).
     """
     if not articles_dir.is_dir():
         raise FileNotFoundError(f"文章目录不存在：{articles_dir}")
@@ -167,6 +167,9 @@ def reindex(store: Store, articles_dir: Path, segmenter: Segmenter, *, wait_s: f
                 last_beat = time.monotonic()
             if progress:
                 progress(done, len(paths))
+        if not seen:   # every file was skipped: swapping in an empty index would lose every answer
+            reasons = "；".join(f"{p}：{r}" for p, r in report.skipped[:3])
+            raise FileNotFoundError(f"文章目录 {articles_dir} 里没有一篇能读取的文章（{reasons}）；为避免清空现有索引，未做重建。")
         counts = build.commit(pinyin=segmenter.pinyin)
         store.set_meta("articles_dir", str(articles_dir.resolve()))
     finally:
