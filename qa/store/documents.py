@@ -50,6 +50,8 @@ class DocumentCatalog:
         """Every indexed document with its metadata, staff settings applied (sorted by doc_id).
         Keys: :data:`_CATALOG_COLUMNS` plus ``set_by_staff`` (the fields staff set)."""
         have = self._columns("documents")
+        if not have:                                  # no index built yet
+            return []
         cols = [c if c in have else f"NULL AS {c}" for c in _CATALOG_COLUMNS]
         rows = [dict(r) for r in self.db.conn.execute(f"SELECT {', '.join(cols)} FROM documents ORDER BY doc_id")]
         staff = self.settings()
@@ -65,7 +67,10 @@ class DocumentCatalog:
 
     def hashes(self) -> dict[str, tuple[str | None, str]]:
         """{doc_id: (stored path, sha256 of the source file at indexing; "" if unknown)}."""
-        if "content_hash" not in self._columns("documents"):
+        columns = self._columns("documents")
+        if not columns:
+            return {}
+        if "content_hash" not in columns:
             return {r[0]: (r[1], "") for r in self.db.conn.execute("SELECT doc_id, path FROM documents")}
         return {r[0]: (r[1], r[2] or "") for r in self.db.conn.execute("SELECT doc_id, path, content_hash FROM documents")}
 
