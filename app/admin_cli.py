@@ -47,7 +47,7 @@ def _open(args, settings):
 
 def run_check(args, settings) -> int:
     from app.store_access import database_path, resolve_articles_dir
-    from qa.ingest import article_paths
+    from qa.article_files import article_paths
     from qa.store.maintenance import check
 
     store = _open(args, settings)
@@ -61,6 +61,10 @@ def run_check(args, settings) -> int:
             ids = {p.relative_to(articles).with_suffix("").as_posix() for p in article_paths(articles)}
         key = Path(f"{db_path}.key")
         report = check(store.db, ids, hash_key_missing=None if settings.hash_key or key.exists() else key)
+        changed = changed_sources(store, articles) if articles.is_dir() else []
+        if changed:
+            report.problems.append(f"{len(changed)} 篇文章的源文件在建索引后改动过（{'、'.join(changed[:5])}）："
+                                   f"请运行 python bot.py reindex，或 python bot.py docs add 该文件。")
     finally:
         store.close()
     for note in report.notes:
@@ -69,6 +73,20 @@ def run_check(args, settings) -> int:
         print(f"✗ {problem}")
     print("检查通过。" if report.ok else f"发现 {len(report.problems)} 个问题，请按上面的提示处理。")
     return 0 if report.ok else 1
+
+
+def changed_sources(store, articles: Path) -> list[str]:
+    """Stored paths of indexed documents whose file under ``articles`` now has other bytes than
+    when it was indexed (sha256 stored per document; documents indexed without one are skipped)."""
+    import hashlib
+
+    changed = []
+    for doc_id, (path, digest) in sorted(store.documents.hashes().items()):
+        source = articles / path if path else None
+        if digest and source is not None and source.is_file() and \
+                hashlib.sha256(source.read_bytes()).hexdigest() != digest:
+            changed.append(path)
+    return changed
 
 
 def run_backup(args, settings) -> int:

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     reindex = sub.add_parser("reindex", help="rebuild the article index (FAQ and logs are kept)")
     reindex.add_argument("--articles", type=Path, metavar="DIR", help="articles directory (default: data/articles)")
+    reindex.add_argument("--replace", action="store_true",
+                         help="allow a different folder to drop documents indexed before that are not in it")
     _add_db(reindex)
 
     evaluate = sub.add_parser("eval", help="score a question set (JSON Lines)")
@@ -45,12 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     _add_db(evaluate)
 
-    from app import admin_cli, faq_cli, server_cli, telegram_cli
+    from app import admin_cli, docs_cli, faq_cli, server_cli, telegram_cli
 
     faq_cli.add_commands(sub, _add_db)
     admin_cli.add_commands(sub, _add_db)
     server_cli.add_commands(sub, _add_db)
     telegram_cli.add_commands(sub, _add_db)
+    docs_cli.add_commands(sub, _add_db)
     return parser
 
 
@@ -120,7 +123,8 @@ def cmd_reindex(args, settings: Settings) -> int:
 
     runtime = open_runtime(settings, db_path=args.db, build_if_missing=False)
     try:
-        done, summary = runtime.operations.reindex(runtime.articles_dir(args.articles), wait_s=600)
+        done, summary = runtime.operations.reindex(runtime.articles_dir(args.articles), wait_s=600,
+                                                   replace=args.replace)
         print(summary, file=sys.stdout if done else sys.stderr)
         if not done:
             return 1

@@ -37,16 +37,21 @@ class Operations:
         self.faq = FaqStaff(store, segmenter)
         self._articles_dir, self._faq_seed_dir = articles_dir, faq_seed_dir
 
-    def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0) -> tuple[bool, str]:
-        """Rebuild the passage index and re-load the seed FAQ (staff edits are kept).
+    def reindex(self, articles_dir: Path | None = None, *, wait_s: float = 0.0,
+                replace: bool = False) -> tuple[bool, str]:
+        """Rebuild the passage index and re-load the seed FAQ (staff edits are kept);
+        ``replace`` allows a folder that drops documents indexed before (see
+        :func:`qa.indexer.reindex`).
 
         Returns ``(True, summary)`` or ``(False, reason)`` when another reindex is running.
 
         Raises:
-            OSError, ValueError: the articles directory is missing, empty or unreadable.
+            OSError, ValueError: the articles directory is missing, empty or unreadable, or it
+                would drop documents without ``replace`` (:class:`qa.indexer.ReplaceRefused`).
         """
         try:
-            report = reindex(self.store, Path(articles_dir or self._articles_dir()), self.segmenter, wait_s=wait_s)
+            report = reindex(self.store, Path(articles_dir or self._articles_dir()), self.segmenter, wait_s=wait_s,
+                             replace=replace)
         except ReindexBusy:
             return False, TEXT_REINDEX_BUSY
         sync_seed(self.store, self._faq_seed_dir)

@@ -103,7 +103,8 @@ class Replies:
             citation = answer.citations[0]
             label = citation.title if answer.kind == "faq" else citation_label(citation)
             quote = "\n".join(c.quote for c in answer.citations) if answer.kind == "passage" else citation.quote
-            text = head + (TEXT_HEDGE + "\n" if answer.hedge else "") + f"{quote}\n{TEXT_SOURCE.format(label=label)}"
+            caveat = f"{answer.caveat}\n" if answer.caveat else ""
+            text = head + caveat + (TEXT_HEDGE + "\n" if answer.hedge else "") + f"{quote}\n{TEXT_SOURCE.format(label=label)}"
             if notice:
                 text += "\n" + notice
             block = numbered(TEXT_SUGGEST, suggestions)

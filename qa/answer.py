@@ -65,6 +65,8 @@ class Answer:
         truncated_at: the question was cut to this many characters (None: whole).
         sources: what the bot covers, for refusals (「《标题》等3篇文章和51条常见问题」).
         understood_as: the question actually answered when it differs from ``question``.
+        caveat: shown before the quote when its document is not current (「该文件已于…废止，
+            以下内容仅供参考。」, from :mod:`qa.validity`).
         explain: why this answer won (matched terms, scores, runner-up); not shown to residents.
         candidates: top FAQ entries and passages with scores (kept in the question log).
         latency_ms: time spent in ``Service.answer``, milliseconds.
@@ -82,6 +84,7 @@ class Answer:
     truncated_at: int | None = None
     sources: str = ""
     understood_as: str | None = None
+    caveat: str | None = None
     faq_id: str | None = None
     explain: dict = field(default_factory=dict)
     candidates: list[dict] = field(default_factory=list)

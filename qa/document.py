@@ -56,6 +56,13 @@ class Document:
             (``wancheng-poverty-alleviation-2020``).
         title: from front matter, else detected; never invented (falls back to the file stem).
         source, date, url: front matter values, None when the article does not carry them.
+        doc_number: 发文字号 (宛政办〔2023〕12号) or None.
+        valid_from, valid_until: ISO dates (YYYY-MM-DD) from front matter or the text
+            (「自2023年6月1日起施行」, 「有效期至…」), None when not stated.
+        status: 现行有效 / 已废止 / 已修订 when stated, else None (= current unless dates say
+            otherwise; see :mod:`qa.validity`).
+        supersedes: the title or 发文字号 of the document this one replaces (「…同时废止」).
+        content_hash: sha256 hex of the source file's bytes ("" when built from text).
         cleaned_text: the text residents are quoted from: paragraphs joined by blank lines,
             print breaks rejoined, editor's marks removed.
         paragraphs: in reading order.
@@ -70,6 +77,12 @@ class Document:
     url: str | None = None
     path: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    doc_number: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    status: str | None = None
+    supersedes: str | None = None
+    content_hash: str = ""
 
     @property
     def sections(self) -> list[str]:

@@ -24,10 +24,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa import doc_meta
 from qa.document import ANSWERABLE_ROLES, Document, Paragraph
 from qa.sentences import CLOSERS as _CLOSERS
 from qa.sentences import SENTENCE_END as _SENTENCE_END
 from qa.sentences import split_sentences
+from qa.structure import SectionTracker
 
 #: A heading or title is short; the seed's longest heading has 15 characters.
 HEADING_MAX_CHARS = 30
@@ -44,7 +46,6 @@ _CAPTION_HINT = re.compile(r"(^图为)|(^图[:：])|([（(]?(记者\s*\S+\s*)?�
 # Editor's mark at the very end: a circled number optionally followed by digits (③2), or a
 # bracketed note such as （完） or （责任编辑：…）.
 _EDITOR_MARK = re.compile(r"\s*(?:[\u2460-\u2473\u3251-\u325f\u32b1-\u32bf]\s*\d{0,3}|[（(](?:完|责任编辑[:：][^）)]*|编辑[:：][^）)]*)[）)])\s*$")
-_FRONT_KEYS = ("title", "source", "date", "url")
 
 
 class ArticleError(ValueError):
@@ -57,7 +58,8 @@ class _Block:
     gap: int  # blank lines before this block in the source
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def decode_bytes(raw: bytes, path: Path) -> str:
+    """``raw`` as UTF-8 (BOM allowed) or GB18030; ArticleError naming ``path`` otherwise."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -175,12 +177,18 @@ def _merge_lines(blocks: list[_Block]) -> list[_Block]:
     return merged
 
 
+def _split_lines(blocks: list[_Block]) -> list[_Block]:
+    """Every line its own paragraph (formats whose paragraphs are real: docx, html)."""
+    return [_Block(line, block.gap if i == 0 else 0)
+            for block in blocks for i, line in enumerate(block.text.split("\n"))]
+
+
 def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, str]]:
     texts = [b.text for b in blocks]
     roles = ["body"] * len(blocks)
     title_at = None
     for i, text in enumerate(texts[:4]):
-        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text)):
+        if text.startswith("\x00") or (_heading_like(text) and not _BYLINE.match(text) and not doc_meta.is_metadata_line(text)):
             title_at = i
             break
     if meta_title and title_at is not None and texts[title_at].lstrip("\x00") != meta_title:
@@ -195,7 +203,7 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
         bare = text.lstrip("\x00")
         if len(bare) <= 60 and (_BYLINE.match(bare) or (i <= 3 and _BYLINE_ANY.search(bare) and not _ends_sentence(bare))):
             roles[i] = "byline"
-        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts)
+        elif text.startswith("\x00") or (_heading_like(text) and i + 1 < len(texts) and not doc_meta.is_metadata_line(text)
                                           and not _heading_like(texts[i + 1])):
             roles[i] = "heading"  # a run of short lines is a table or list, not headings
         elif len(text) <= CAPTION_MAX_CHARS and (
@@ -206,10 +214,11 @@ def _classify(blocks: list[_Block], meta_title: str | None) -> list[tuple[str, s
 
 
 def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown: bool = False) -> Document:
-    """Clean one article and compute its structure.
+    """Clean one ``.txt``/``.md`` article and compute its structure.
 
     Args:
-        raw: file bytes (UTF-8 with or without BOM, or GB18030).
+        raw: file bytes (UTF-8 with or without BOM, or GB18030). Text that is really an
+            HTML page (saved with the wrong suffix) is read as HTML (:mod:`qa.ingest_html`).
         doc_id: the id to give the document.
         path: for error messages and the stored record.
         markdown: treat ``#`` lines as headings and strip inline markup.
@@ -220,10 +229,35 @@ def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown:
     Raises:
         ArticleError: undecodable or no text at all.
     """
-    text = _decode(raw, Path(path or doc_id)).replace("\r\n", "\n").replace("\r", "\n")
+    text = decode_bytes(raw, Path(path or doc_id)).replace("\r\n", "\n").replace("\r", "\n")
+    from qa.ingest_html import looks_like_html, parse_html    # ingest_html builds on this module
+
+    if looks_like_html(text):
+        return parse_html(raw, doc_id=doc_id, path=path)
     meta, body = _front_matter(text)
     body = _FORMAT_CONTROLS.sub("", body)
     lines = _markdown_lines(body) if markdown else [line.strip() for line in body.split("\n")]
+    return build_document(meta, lines, doc_id=doc_id, path=path)
+
+
+def build_document(meta: dict[str, str], lines: list[str], *, doc_id: str, path: str | None = None,
+                   merge: bool = True, found: dict[str, str] | None = None, content_hash: str = "") -> Document:
+    """The shared back half of every format: lines -> cleaned, structured :class:`Document`.
+
+    Args:
+        meta: raw front matter / format metadata (keys of :data:`qa.doc_meta.FRONT_KEYS`);
+            it wins over what the text says.
+        lines: text lines in reading order; "" separates blocks, a leading "\x00" marks an
+            explicit heading (Markdown #, Word heading styles, HTML h1-h6).
+        merge: rejoin lines broken by print layout (txt, md, pdf); False when every line is
+            a real paragraph (docx, html).
+        found: metadata the format parser found (HTML meta tags), below ``meta``.
+        content_hash: sha256 hex of the source bytes, stored for ``check``.
+
+    Raises:
+        ArticleError: no text at all.
+    """
+    lines = [_FORMAT_CONTROLS.sub("", line) for line in lines]
     blocks = _blocks(lines)
     if not blocks:
         raise ArticleError(f"{path or doc_id}: no text")
@@ -233,37 +267,31 @@ def parse_article(raw: bytes, *, doc_id: str, path: str | None = None, markdown:
         blocks.pop()
     if not blocks:
         raise ArticleError(f"{path or doc_id}: no text")
-    classified = _classify(_merge_lines(blocks), meta.get("title"))
-    title = meta.get("title") or next((t for r, t in classified if r == "title"), None) \
+    fields, other = doc_meta.from_front_matter(meta)
+    pieces = _merge_lines(blocks) if merge else _split_lines(blocks)
+    classified = _classify(pieces, fields.get("title"))
+    texts = [t for _, t in classified]
+    fields = {**doc_meta.from_text(texts), **(found or {}), **fields}
+    title = fields.get("title") or next((t for r, t in classified if r == "title"), None) \
         or Path(path or doc_id).stem
     paragraphs, parts, pos, section, number = [], [], 0, None, 0
+    tracker = SectionTracker()
     for seq, (role, ptext) in enumerate(classified):
         if role == "heading":
-            section, number = ptext, 0
-        if role == "body":
+            section, number = tracker.heading(ptext), 0
+        elif role == "body":
+            if tracker.body(ptext):
+                number = 0
+            section = tracker.label
             number += 1
         sentences = tuple(split_sentences(ptext, pos)) if role in ANSWERABLE_ROLES else ()
-        paragraphs.append(Paragraph(seq, role, section if role != "heading" else ptext,
-                                    number if role == "body" else 0, pos, pos + len(ptext), ptext, sentences))
+        paragraphs.append(Paragraph(seq, role, section, number if role == "body" else 0,
+                                    pos, pos + len(ptext), ptext, sentences))
         parts.append(ptext)
         pos += len(ptext) + 2
     cleaned = "\n\n".join(parts)
     return Document(doc_id=doc_id, title=title, cleaned_text=cleaned, paragraphs=tuple(paragraphs),
-                    source=meta.get("source") or None, date=meta.get("date") or None,
-                    url=meta.get("url") or None, path=path,
-                    meta={k: v for k, v in meta.items() if k not in _FRONT_KEYS})
-
-
-def article_paths(directory: Path) -> list[Path]:
-    """``.txt`` and ``.md`` files under ``directory`` (recursive, sorted, hidden files skipped)."""
-    return sorted(p for p in directory.rglob("*") if p.suffix.lower() in (".txt", ".md")
-                  and p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts))
-
-
-def load_article(path: Path, root: Path) -> Document:
-    """Read and clean the article at ``path``; its doc_id is the path relative to ``root``
-    without suffix, with ``/`` kept (``2020/seed``). Raises :class:`ArticleError`, OSError."""
-    rel = path.relative_to(root)
-    doc_id = rel.with_suffix("").as_posix()
-    return parse_article(path.read_bytes(), doc_id=doc_id, path=rel.as_posix(),
-                         markdown=path.suffix.lower() == ".md")
+                    source=fields.get("source"), date=fields.get("date"), url=fields.get("url"), path=path,
+                    meta=other, doc_number=fields.get("doc_number"), valid_from=fields.get("valid_from"),
+                    valid_until=fields.get("valid_until"), status=fields.get("status"),
+                    supersedes=fields.get("supersedes"), content_hash=content_hash)

@@ -6,12 +6,15 @@ with its citation data, the runner-up and the features, or None when nothing mat
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from qa import rank
+from qa import rank, validity
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
+from qa.store.documents import DocumentCatalog
 from qa.text import normalize, pinyin
 
 #: Candidate pool sizes. Measured on the CMRC+DRCD benchmark (bench/run.py): more sentence
@@ -46,6 +49,8 @@ class PassageResult:
         confidence: 0..1 from :func:`qa.rank.confidence`.
         ranked: the ranked candidates (best first) for explanations and the log.
         terms: weighted question terms.
+        validity_notice: 「该文件已于…废止，以下内容仅供参考」 when the quote comes from a document
+            that is not current (:mod:`qa.validity`), else None.
     """
 
     sentences: list[SentenceRow]
@@ -55,6 +60,7 @@ class PassageResult:
     ranked: list[rank.Candidate] = field(default_factory=list)
     rows: dict[int, SentenceRow] = field(default_factory=dict)
     terms: list[rank.WeightedTerm] = field(default_factory=list)
+    validity_notice: str | None = None
 
     @property
     def start(self) -> int:
@@ -69,13 +75,15 @@ class PassageRetriever:
     """Candidate generation and re-ranking over one :class:`~qa.store.PassageIndex`."""
 
     def __init__(self, index: PassageIndex, *, persons: frozenset[str] = frozenset(),
-                 places: frozenset[str] = frozenset(), is_word=lambda word: True) -> None:
+                 places: frozenset[str] = frozenset(), is_word=lambda word: True,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
         """``persons`` / ``places``: words the segmenter's dictionary tags as person and place
         names (answer types 谁 and 哪里); ``is_word``: whether the dictionary knows a word
         (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障)."""
         self.index = index
         self.persons, self.places = persons, places
         self.is_word = is_word
+        self.catalog, self.today = DocumentCatalog(index.db), today
 
     def _place_conflict(self, query_places: set[str], row: SentenceRow) -> bool:
         """The question names a place that neither the sentence's paragraph nor the title
@@ -116,7 +124,8 @@ class PassageRetriever:
         for row in self.index.sentences_in_paragraphs(expand):
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
-        terms = rank.mark_known(terms, (r.norm for r in rows.values()))
+        # words of a candidate's title are corpus words too (「临时救助实施办法从什么时候施行」)
+        terms = rank.mark_known(terms, [*(r.norm for r in rows.values()), *{_title_norm(r.title) for r in rows.values()}])
         query_places = {w for w in query.tokens if w in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
@@ -132,10 +141,26 @@ class PassageRetriever:
         ranked = rank.rank(query, terms, candidates)
         if not ranked:
             return None
+        ranked, validity_notice = self._current_first(ranked, rows)
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
         return PassageResult(sentences=chosen, confidence=rank.confidence(ranked), score=best.score,
-                             features=best.features, ranked=ranked, rows=rows, terms=terms)
+                             features=best.features, ranked=ranked, rows=rows, terms=terms,
+                             validity_notice=validity_notice)
+
+    def _current_first(self, ranked: list[rank.Candidate], rows: dict[int, SentenceRow]
+                       ) -> tuple[list[rank.Candidate], str | None]:
+        """A current document's candidate ahead of a repealed, expired or superseded winner
+        (:func:`qa.validity.prefer_current`), and the notice to show when none is close."""
+        doc_ids = list(dict.fromkeys(rows[c.key].doc_id for c in ranked[:validity.LOOKAHEAD]))
+        statuses, successors = self.catalog.statuses(doc_ids)
+        if not statuses:
+            return ranked, None
+        today = self.today()
+        verdicts = {d: validity.assess(validity.DocStatus(d, **{k: v for k, v in s.items() if k != "title"}), today)
+                    for d, s in statuses.items()}
+        return validity.prefer_current(ranked, doc_of=lambda c: rows[c.key].doc_id, score_of=lambda c: c.score,
+                                       verdicts=verdicts, successors=successors)
 
     def _with_homophones(self, query: Query) -> Query:
         """Add index words that sound the same to question words the index does not know

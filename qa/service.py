@@ -187,6 +187,7 @@ class Service:
         answer.citations = [Citation(doc_id=first.doc_id, title=first.title, section=first.section,
                                      paragraph=first.number, quote=quote, start=passage.start, end=passage.end,
                                      role=first.role)]
+        answer.caveat = passage.validity_notice  # qa.validity: the document is not current
         answer.kind, answer.confidence = "passage", passage.confidence
         answer.hedge = passage.confidence < HEDGE_BELOW
         answer.outcome = "hedged" if answer.hedge else "answered"

@@ -74,7 +74,7 @@ def test_reindex_reports_counts_and_keeps_faq(bot, db_path, tmp_path):
     assert result.code == 0, result.err
     assert "索引已重建：1 篇文章" in result.out
     assert "F052" in bot("faq", "list", db=db_path).out
-    missing = bot("reindex", "--articles", str(tmp_path / "nope"), db=db_path)
+    missing = bot("reindex", "--replace", "--articles", str(tmp_path / "nope"), db=db_path)
     assert missing.code == 1 and "文章目录不存在" in missing.err
 
 
@@ -187,7 +187,7 @@ def test_same_name_txt_and_md_are_indexed_once(bot, db_path, tmp_path):
     articles.mkdir()
     (articles / "a.txt").write_text("---\ntitle: 甲\n---\n\n甲文的内容。", encoding="utf-8")
     (articles / "a.md").write_text("# 乙\n\n乙文的内容。", encoding="utf-8")
-    result = bot("reindex", "--articles", str(articles), db=db_path)
+    result = bot("reindex", "--replace", "--articles", str(articles), db=db_path)
     assert result.code == 0 and "1 篇文章" in result.out and "文档编号相同" in result.out
 
 

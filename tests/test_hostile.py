@@ -320,7 +320,7 @@ def test_hostile_articles_directory_reindexes_and_keeps_user_data(runtime, tmp_p
     runtime.conversation.ask("cli", "u1", "测试存活问题", render=runtime.replies.text)
     assert runtime.conversation.writer.flush(5)
     before = _counts(runtime.store)
-    report = reindex(runtime.store, articles, runtime.segmenter)
+    report = reindex(runtime.store, articles, runtime.segmenter, replace=True)
     skipped = {path for path, _ in report.skipped}
     assert {"empty.txt", "binary.txt", "utf16.txt", "front_only.md"} <= skipped
     assert report.documents >= 6
@@ -344,7 +344,7 @@ def test_reindex_of_a_missing_or_empty_directory_keeps_the_live_index(runtime, t
     (empty / ".hidden.txt").write_text("隐藏文件里的句子。", encoding="utf-8")
     for directory in (tmp_path / "nope", empty, runtime.store.path):
         with pytest.raises(FileNotFoundError):
-            reindex(runtime.store, directory, runtime.segmenter)
+            reindex(runtime.store, directory, runtime.segmenter, replace=True)
     assert _counts(runtime.store) == user_data
     assert runtime.store.passages.counts() == before
     assert "2652" in shown(runtime.service.answer("宛城区2020年脱贫多少人？"))

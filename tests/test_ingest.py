@@ -3,7 +3,8 @@
 import pytest
 
 from tests.conftest import SEED_ARTICLE, TITLE
-from qa.ingest import load_article, parse_article
+from qa.article_files import load_article
+from qa.ingest import parse_article
 from qa.sentences import split_sentences
 
 

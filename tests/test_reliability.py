@@ -68,7 +68,7 @@ def test_sigkilled_reindexes_leave_the_previous_index_serving(bot, db_path, many
     rng = random.Random(20261129)
     faq_before = [r.public() for r in runtime.store.faq.all()]
     for attempt in range(KILLS):
-        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "reindex", "--articles", str(many_articles),
+        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "reindex", "--replace", "--articles", str(many_articles),
                                     "--db", str(db_path)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.6, 2.4))  # jieba loads in ~0.6 s; the rebuild writes after that
         process.send_signal(signal.SIGKILL)
@@ -78,7 +78,7 @@ def test_sigkilled_reindexes_leave_the_previous_index_serving(bot, db_path, many
         assert [r.public() for r in runtime.store.faq.all()] == faq_before
     check = bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)})
     assert "✗ SQLite" not in check.out and "损坏" not in check.out
-    finished = bot("reindex", "--articles", str(many_articles), db=db_path)
+    finished = bot("reindex", "--replace", "--articles", str(many_articles), db=db_path)
     assert finished.code == 0 and "40 篇文章" in finished.out, finished.err
     assert bot("check", db=db_path, env={"BOT_ARTICLES": str(many_articles)}).code == 0
 

@@ -33,9 +33,9 @@ def test_reindex_is_idempotent(runtime, tmp_path):
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(SEED_ARTICLE, articles / SEED_ARTICLE.name)
-    first = reindex(runtime.store, articles, runtime.segmenter)
+    first = reindex(runtime.store, articles, runtime.segmenter, replace=True)
     rows1 = runtime.store.db.conn.execute("SELECT id, text, tokens FROM sentences ORDER BY id").fetchall()
-    second = reindex(runtime.store, articles, runtime.segmenter)
+    second = reindex(runtime.store, articles, runtime.segmenter, replace=True)
     rows2 = runtime.store.db.conn.execute("SELECT id, text, tokens FROM sentences ORDER BY id").fetchall()
     assert (first.documents, first.sentences) == (second.documents, second.sentences) == (1, len(rows1))
     assert [tuple(r) for r in rows1] == [tuple(r) for r in rows2]
@@ -56,7 +56,7 @@ def test_answers_keep_working_during_reindex(runtime, tmp_path, settings):
 
     def rebuild():
         try:
-            reindex(runtime.store, articles, runtime.segmenter)
+            reindex(runtime.store, articles, runtime.segmenter, replace=True)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -85,7 +85,7 @@ def test_crashed_build_leaves_live_index_and_is_cleaned_up(runtime, tmp_path):
     articles = tmp_path / "a"
     articles.mkdir()
     shutil.copy(SEED_ARTICLE, articles / "seed.txt")
-    reindex(runtime.store, articles, runtime.segmenter)
+    reindex(runtime.store, articles, runtime.segmenter, replace=True)
     tables = {r[0] for r in runtime.store.db.conn.execute("SELECT name FROM sqlite_master")}
     assert not any(t.endswith("_build") or t.endswith("_old") for t in tables)
 

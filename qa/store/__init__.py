@@ -1,7 +1,8 @@
 """Storage: the only package that talks to SQLite (through sqlite-utils and sqlite3).
 
 :class:`Store` opens the file, migrates the user-data schema and exposes one object per
-concern: ``passages`` (the rebuildable index), ``faq`` (curated entries), ``log`` (questions,
+concern: ``passages`` (the rebuildable index), ``documents`` (one document at a time, validity
+settings), ``faq`` (curated entries), ``log`` (questions,
 feedback, reply dedupe, paging), plus the cross-process reindex lock.
 """
 
@@ -46,6 +47,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(describe_open_error(path, exc)) from exc
         self.passages = PassageIndex(self.db)
+        from qa.store.documents import DocumentCatalog
+        self.documents = DocumentCatalog(self.db)
         from qa.store.faq_rows import FaqRows
         from qa.store.log import QuestionLog
         self.faq = FaqRows(self.db)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from qa.store.db import Database
+from qa.store.rows import DOCUMENT_FIELDS_DDL, insert_document_rows, term_counts
 
 _TABLES = ("documents", "paragraphs", "sentences", "terms", "sentences_fts", "paragraphs_fts")
 _FTS_TOKENIZE = "unicode61 remove_diacritics 0 tokenchars '.%'"
@@ -71,12 +72,15 @@ class IndexCounts:
 def _create_build_tables(conn: sqlite3.Connection, generation: int) -> None:
     for table in _TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}_build")
-    conn.execute("""CREATE TABLE documents_build (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL,
+    conn.execute(f"""CREATE TABLE documents_build (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL,
         source TEXT, date TEXT, url TEXT, path TEXT, meta TEXT, cleaned_text TEXT NOT NULL,
-        n_paragraphs INTEGER, n_sentences INTEGER, years TEXT NOT NULL DEFAULT '')""")
+        n_paragraphs INTEGER, n_sentences INTEGER, years TEXT NOT NULL DEFAULT '', {DOCUMENT_FIELDS_DDL})""")
     conn.execute("""CREATE TABLE paragraphs_build (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
         seq INTEGER, role TEXT, section TEXT, number INTEGER, start INTEGER, "end" INTEGER, text TEXT,
-        norm TEXT, tokens TEXT)""")
+        norm TEXT, tokens TEXT, heading_tokens TEXT NOT NULL DEFAULT '')""")
+    conn.execute(f"CREATE INDEX paragraphs_doc_g{generation} ON paragraphs_build(doc_id)")
+    conn.execute(f"CREATE INDEX documents_supersedes_g{generation} ON documents_build(supersedes) "
+                 f"WHERE supersedes IS NOT NULL")
     conn.execute("""CREATE TABLE sentences_build (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
         paragraph_id INTEGER NOT NULL, seq INTEGER, start INTEGER, "end" INTEGER, text TEXT,
         norm TEXT, tokens TEXT)""")
@@ -237,10 +241,9 @@ class IndexBuild:
         ``paragraphs`` rows need id, seq, role, section, number, start, end, text, tokens,
         heading_tokens, context_norm (normalised paragraph, section and title); ``sentences`` rows need id, paragraph_id, seq, start, end, text, norm, tokens.
         """
-        for p in paragraphs:
-            self._pdf.update(set(p["tokens"].split()))
-        for s in sentences:
-            self._sdf.update(set(s["tokens"].split()))
+        sdf, pdf = term_counts(paragraphs, sentences)
+        self._sdf.update(sdf)
+        self._pdf.update(pdf)
         self._pending.append((document, paragraphs, sentences))
         self._pending_sentences += len(sentences)
         if self._pending_sentences >= CHUNK_SENTENCES:
@@ -252,21 +255,7 @@ class IndexBuild:
             return
         with self.db.write() as conn:
             for document, paragraphs, sentences in self._pending:
-                conn.execute("INSERT INTO documents_build VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                    document["doc_id"], document["title"], document.get("source"), document.get("date"),
-                    document.get("url"), document.get("path"), json.dumps(document.get("meta") or {}, ensure_ascii=False),
-                    document["cleaned_text"], len(paragraphs), len(sentences), document.get("years", "")))
-                conn.executemany("INSERT INTO paragraphs_build VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
-                    (p["id"], document["doc_id"], p["seq"], p["role"], p["section"], p["number"], p["start"],
-                     p["end"], p["text"], p["context_norm"], p["tokens"] + " " + p["heading_tokens"])
-                    for p in paragraphs])
-                conn.executemany("INSERT INTO paragraphs_fts_build(rowid, tokens, heading) VALUES (?,?,?)", [
-                    (p["id"], p["tokens"], p["heading_tokens"]) for p in paragraphs if p["tokens"]])
-                conn.executemany("INSERT INTO sentences_build VALUES (?,?,?,?,?,?,?,?,?)", [
-                    (s["id"], document["doc_id"], s["paragraph_id"], s["seq"], s["start"], s["end"], s["text"],
-                     s["norm"], s["tokens"]) for s in sentences])
-                conn.executemany("INSERT INTO sentences_fts_build(rowid, tokens, title) VALUES (?,?,?)", [
-                    (s["id"], s["tokens"], document["title_tokens"]) for s in sentences])
+                insert_document_rows(conn, document, paragraphs, sentences, suffix="_build")
                 self.n_documents += 1
                 self.n_paragraphs += len(paragraphs)
                 self.n_sentences += len(sentences)

@@ -1,6 +1,7 @@
 """Schema of the user-data tables and its migrations (``PRAGMA user_version``).
 
-User data (FAQ entries and their history, the question log, reply dedupe, drafts) lives in
+User data (FAQ entries and their history, the question log, reply dedupe, drafts, staff
+settings of document validity) lives in
 tables that reindex never touches; the passage index tables are created by reindex itself
 (:mod:`qa.store.passages`).
 """
@@ -43,6 +44,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE IF NOT EXISTS drafts (
             channel TEXT NOT NULL, user_key TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL,
             PRIMARY KEY (channel, user_key))""",
+    ),
+    (
+        # Staff settings of a document's validity (bot.py docs set); win over what the
+        # document says and survive every reindex. NULL = not set by staff.
+        """CREATE TABLE IF NOT EXISTS document_settings (
+            doc_id TEXT PRIMARY KEY, valid_from TEXT, valid_until TEXT, status TEXT, supersedes TEXT,
+            updated_by TEXT NOT NULL, updated_at TEXT NOT NULL)""",
     ),
 )
 

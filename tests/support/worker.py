@@ -43,7 +43,7 @@ def main() -> None:
         started = time.perf_counter()
         try:
             if args.mode == "reindex":
-                done, summary = runtime.operations.reindex(args.articles, wait_s=60)
+                done, summary = runtime.operations.reindex(args.articles, wait_s=60, replace=True)
                 assert done, summary
                 result = {"documents": runtime.store.passages.counts().documents}
             elif args.mode == "faq-add":
