@@ -96,7 +96,8 @@ class FaqStaff:
     def edit(self, faq_id: str, *, actor: str, question: str | None = None, answer: str | None = None,
              alternates: list[str] | str | None = None, add_alternates: list[str] | str | None = None,
              source: str | None = None, enable: bool = False) -> FaqRecord:
-        """Change the given fields of an entry; ``enable`` re-activates a disabled one.
+        """Change the given fields of an entry; ``enable`` re-activates a disabled one. A changed
+        question keeps the old wording as an alternate (also when ``alternates`` replaces them).
 
         Raises:
             FaqError: unknown id, or a field set to blank.
@@ -105,14 +106,22 @@ class FaqStaff:
         changes: dict = {}
         if question is not None:
             changes["question"] = _required("问题", question, MAX_QUESTION_CHARS)
+            if changes["question"] != current.question and current.question not in current.alternates:
+                # The old wording (often residents' own phrasing, from `faq promote --new`) keeps
+                # matching: it becomes an alternate question.
+                changes["alternates"] = [current.question, *current.alternates]
         if answer is not None:
             changes["answer"] = _required("答案", answer, MAX_ANSWER_CHARS)
         if alternates is not None:
-            changes["alternates"] = split_list(alternates if isinstance(alternates, str) else "|".join(alternates))
+            kept = [current.question] if "question" in changes and changes["question"] != current.question else []
+            changes["alternates"] = split_list("|".join(
+                [*kept, *([alternates] if isinstance(alternates, str) else alternates)]))
         if add_alternates:
             extra = split_list(add_alternates if isinstance(add_alternates, str) else "|".join(add_alternates))
             base = changes.get("alternates", current.alternates)
             changes["alternates"] = list(dict.fromkeys([*base, *extra]))
+        if "question" in changes and "alternates" in changes:
+            changes["alternates"] = [a for a in changes["alternates"] if a != changes["question"]]
         if source is not None:
             changes["source"] = clean(source)
         if enable:

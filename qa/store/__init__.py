@@ -2,7 +2,8 @@
 
 :class:`Store` opens the file, migrates the user-data schema and exposes one object per
 concern: ``passages`` (the rebuildable index), ``faq`` (curated entries), ``log`` (questions,
-feedback, reply dedupe, paging), plus the cross-process reindex lock.
+feedback, reply dedupe, paging), ``accounts`` (staff console logins), ``reports`` (console
+statistics and audit reads), plus the cross-process reindex lock.
 """
 
 from __future__ import annotations
@@ -46,10 +47,14 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(describe_open_error(path, exc)) from exc
         self.passages = PassageIndex(self.db)
+        from qa.store.accounts import AccountRows
         from qa.store.faq_rows import FaqRows
         from qa.store.log import QuestionLog
+        from qa.store.reports import Reports
         self.faq = FaqRows(self.db)
         self.log = QuestionLog(self.db)
+        self.accounts = AccountRows(self.db)
+        self.reports = Reports(self.db)
 
     @property
     def path(self) -> Path:
