@@ -8,6 +8,7 @@ compared as strings against the log's ``at`` column (indexed).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 from qa.store.db import Database
@@ -69,3 +70,11 @@ class Reports:
         """The latest audit rows (at, actor, action, detail), newest first."""
         return [dict(r) for r in self.db.conn.execute(
             "SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def documents(self) -> list[dict]:
+        """Indexed documents (doc_id, title, date, source, path, n_sentences), by doc_id."""
+        try:
+            return [dict(r) for r in self.db.conn.execute(
+                "SELECT doc_id, title, date, source, path, n_sentences FROM documents ORDER BY doc_id")]
+        except sqlite3.OperationalError:  # no index built yet
+            return []
