@@ -102,6 +102,8 @@ def build_app(runtime, settings: Settings) -> Starlette:
         routes.append(Route(f"/{name}", _channel_view(endpoint), methods=["GET", "POST"]))
         channels.append(name)
     routes.append(Route("/healthz", _healthz_view(runtime, settings, channels), methods=["GET"]))
+    from app.console_wiring import console_routes  # resident chat page and staff console (issue 15)
+    routes.extend(console_routes(runtime, settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
