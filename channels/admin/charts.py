@@ -18,6 +18,16 @@ def _frame(body: str, title: str, height: int = HEIGHT) -> Markup:
                   f'<title>{escape(title)}</title>{body}</svg>')
 
 
+def _nice_top(value: float) -> float:
+    """An axis maximum >= ``value`` whose quarters are whole numbers (4, 8, 12, 20, 40 ...)."""
+    step = max(1, -(-int(value) // 4))
+    magnitude = 10 ** (len(str(step)) - 1)
+    for nice in (1, 2, 2.5, 5, 10):
+        if nice * magnitude >= step and float(nice * magnitude).is_integer():
+            return 4 * nice * magnitude
+    return 4 * step
+
+
 def _axis(top: float, percent: bool) -> str:
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     out = []
@@ -49,12 +59,13 @@ def bar_chart(points: list[tuple[str, float]], *, title: str) -> Markup:
     """Vertical bars, one per ``(label, value)``; values >= 0."""
     if not points:
         return _empty(title)
-    top = max(v for _, v in points) or 1
+    top = _nice_top(max(v for _, v in points))
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = (WIDTH - PAD_LEFT - 4) / len(points)
+    width = min(slot * 0.7, 40)
     bars = "".join(
-        f'<rect x="{PAD_LEFT + slot * i + slot * 0.15:.1f}" y="{HEIGHT - PAD_BOTTOM - plot_h * v / top:.1f}" '
-        f'width="{slot * 0.7:.1f}" height="{plot_h * v / top:.1f}" fill="{COLORS[0]}">'
+        f'<rect x="{PAD_LEFT + slot * (i + 0.5) - width / 2:.1f}" y="{HEIGHT - PAD_BOTTOM - plot_h * v / top:.1f}" '
+        f'width="{width:.1f}" height="{plot_h * v / top:.1f}" fill="{COLORS[0]}">'
         f'<title>{escape(label)}：{v:g}</title></rect>' for i, (label, v) in enumerate(points))
     return _frame(_axis(top, False) + bars + _x_labels([label for label, _ in points]), title)
 
@@ -63,7 +74,7 @@ def line_chart(points: list[tuple[str, float]], *, title: str, percent: bool = F
     """A line through ``(label, value)`` points; with ``percent`` values are 0..1."""
     if not points:
         return _empty(title)
-    top = 1.0 if percent else (max(v for _, v in points) or 1)
+    top = 1.0 if percent else _nice_top(max(v for _, v in points))
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = (WIDTH - PAD_LEFT - 4) / len(points)
     xy = [(PAD_LEFT + slot * (i + 0.5), HEIGHT - PAD_BOTTOM - plot_h * v / top) for i, (_, v) in enumerate(points)]
@@ -86,11 +97,11 @@ def share_bar(parts: list[tuple[str, int]], *, title: str) -> Markup:
     x, body, legend_x = 4.0, [], 4.0
     for i, (label, n) in enumerate(parts):
         w = (WIDTH - 8) * n / total
-        color = COLORS[(i + (1 if i else 0)) % len(COLORS)] if i < 2 else COLORS[2]
+        color = COLORS[i % len(COLORS)]
         body.append(f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="30" fill="{color}">'
                     f'<title>{escape(label)}：{n}</title></rect>')
         body.append(f'<rect x="{legend_x:.1f}" y="56" width="12" height="12" fill="{color}"/>'
-                    f'<text x="{legend_x + 17:.1f}" y="67" font-size="13" fill="#111827">'
+                    f'<text x="{legend_x + 17:.1f}" y="67" font-size="12" fill="#111827">'
                     f'{escape(label)} {n}（{100 * n / total:.0f}%）</text>')
         x += w
         legend_x += WIDTH / len(parts)

@@ -35,16 +35,19 @@ class Reports:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def per_day(self, since: str) -> list[tuple[str, int, int]]:
-        """``(YYYY-MM-DD, questions, answered)`` per UTC day with at least one question, oldest first."""
-        return [(r[0], r[1], r[2]) for r in self.db.conn.execute(
-            "SELECT substr(at, 1, 10) AS day, COUNT(*), COALESCE(SUM(outcome='answered'), 0) FROM questions "
-            "WHERE at >= ? AND kind != 'smalltalk' GROUP BY day ORDER BY day", (since,))]
-
-    def kinds(self, since: str) -> dict[str, int]:
-        """Questions per answer kind (``faq``, ``passage``, ``none``) since ``since``."""
-        return {r[0]: r[1] for r in self.db.conn.execute(
-            "SELECT kind, COUNT(*) FROM questions WHERE at >= ? AND kind != 'smalltalk' GROUP BY kind", (since,))}
+    def per_day(self, since: str) -> list[tuple[str, int, int, dict[str, int]]]:
+        """``(YYYY-MM-DD, questions, answered, {kind: questions})`` per UTC day with at least
+        one question, oldest first (kinds: faq, passage, none). One scan of the covering
+        index ``questions_at_kind``."""
+        days: dict[str, list] = {}
+        for day, kind, answered, n in self.db.conn.execute(
+                "SELECT substr(at, 1, 10) AS day, kind, outcome = 'answered', COUNT(*) FROM questions "
+                "WHERE at >= ? AND kind != 'smalltalk' GROUP BY day, kind, outcome = 'answered'", (since,)):
+            row = days.setdefault(day, [day, 0, 0, {}])
+            row[1] += n
+            row[2] += n if answered else 0
+            row[3][kind] = row[3].get(kind, 0) + n
+        return [tuple(days[d]) for d in sorted(days)]
 
     def top_faq_hits(self, since: str, limit: int = 10) -> list[tuple[str, int]]:
         """FAQ entries that answered most often: ``(faq id, answers)``, most first."""

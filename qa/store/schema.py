@@ -56,6 +56,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             locked_until REAL NOT NULL DEFAULT 0)""",
         "CREATE INDEX IF NOT EXISTS faq_entries_question ON faq_entries(question)",
         "CREATE INDEX IF NOT EXISTS questions_feedback ON questions(feedback) WHERE feedback IS NOT NULL",
+        # covers the console's per-day, per-kind and FAQ-hit counts (no table reads)
+        "CREATE INDEX IF NOT EXISTS questions_at_kind ON questions(at, kind, outcome, faq_id)",
     ),
 )
 
