@@ -88,7 +88,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_staff_flow_in_a_real_browser(live_server, browser):
+def test_staff_flow_in_a_real_browser(live_server, browser, tmp_path):
     for _ in range(2):  # residents asked something the bot cannot answer
         httpx.post(f"{live_server}/api/chat", json={"message": "宛城区养蜂补贴怎么申请", "session": "browser-res-1"})
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -136,7 +136,7 @@ def test_staff_flow_in_a_real_browser(live_server, browser):
     assert "已新建" in page.inner_text(".flash") and "养蜂补贴" in page.input_value("#question")
     assert "养蜂补贴" not in page.goto(f"{live_server}/admin/unanswered").text()
 
-    csv_path = SHOTS.parent / "screenshots" / "import-sample.csv"
+    csv_path = tmp_path / "import-sample.csv"
     csv_path.write_text("id,question,alternates,answer,source\n"
                         ",宛城区游泳馆几点开门？,,每天上午9点开门。,区体育局\n"
                         f"{faq_id},宛城区老年人乘公交免费吗？,老人坐公交要钱吗,65周岁以上老年人免费。,宛城区民政局\n"
@@ -162,6 +162,12 @@ def test_staff_flow_in_a_real_browser(live_server, browser):
     assert "索引已重建" in page.inner_text("#reindex")
     shot(page, "14-reindex-done")
 
+    page.set_viewport_size({"width": 390, "height": 844})  # the console on a phone
+    page.goto(f"{live_server}/admin/faq?q=老年人")
+    assert page.locator("table").bounding_box()["width"] <= 390
+    shot(page, "15-phone-faq")
+    page.goto(f"{live_server}/admin/test?q=老人坐公交要不要钱")
+    shot(page, "16-phone-hit-test")
     page.click("#logout")
     page.wait_for_url("**/admin/login")
     assert "已退出登录" in page.inner_text("main")

@@ -71,7 +71,7 @@ def routes(console: Console) -> list[Route]:
         return console.render(
             ctx, "stats.html", data=data,
             chart_days=charts.bar_chart([(d[5:], n) for d, n, _ in data["per_day"]], title="每天的提问数"),
-            chart_rate=charts.line_chart([(d[5:], a / n if n else 0) for d, n, a in data["per_day"]],
+            chart_rate=charts.line_chart([(d[5:], a / n) for d, n, a in data["per_day"] if n],
                                          title="每天的回答率", percent=True),
             chart_kinds=charts.share_bar([("常见问题", kinds.get("faq", 0)), ("原文", kinds.get("passage", 0)),
                                           ("未回答", kinds.get("none", 0))], title="回答来源"))
