@@ -185,3 +185,9 @@ def test_login_next_never_leaves_the_console(client):
     response = client.post("/admin/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token,
                                                  "next": "https://evil.example/"})
     assert response.headers["location"] == "/admin/faq"
+
+
+def test_console_pages_forbid_framing_and_foreign_scripts(client):
+    headers = client.get("/admin/login").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
