@@ -91,6 +91,9 @@ def shot(page, name: str) -> None:
 def test_staff_flow_in_a_real_browser(live_server, browser, tmp_path):
     for _ in range(2):  # residents asked something the bot cannot answer
         httpx.post(f"{live_server}/api/chat", json={"message": "宛城区养蜂补贴怎么申请", "session": "browser-res-1"})
+    rated = httpx.post(f"{live_server}/api/chat", json={"message": "扶贫车间有多少个", "session": "browser-res-1"})
+    httpx.post(f"{live_server}/api/feedback", json={"token": rated.json()["feedback"], "helpful": False,
+                                                   "session": "browser-res-1"})
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -150,6 +153,8 @@ def test_staff_flow_in_a_real_browser(live_server, browser, tmp_path):
     page.goto(f"{live_server}/admin/faq?q=游泳馆")
     assert "没有符合条件的条目" in page.inner_text("main")  # the dry run wrote nothing
 
+    page.goto(f"{live_server}/admin/feedback")
+    assert "扶贫车间有多少个" in page.inner_text("table")
     for path, name in (("/admin/stats", "08-stats"), ("/admin/feedback", "09-feedback"),
                        ("/admin/documents", "10-documents"), ("/admin/staff", "11-staff"),
                        ("/admin/synonyms", "12-synonyms"), ("/admin/check", "13-check")):
