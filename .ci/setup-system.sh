@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need, only when missing (idempotent, fast when present).
-#   fonts-wqy-microhei: a CJK TrueType font (GPL-2 with font exception; used only by tests to write
-#   PDFs with a Chinese text layer, never shipped).
+# System packages the tests need, installed only when missing (idempotent; a quick no-op when
+# present). Called by the README's test command and so by .ci/run.
+#   chromium: Debian's browser, driven by Playwright through executable_path for the browser
+#     tests (`playwright install` cannot download here);
+#   fonts-wqy-microhei: a CJK font (GPL-2 with font exception) so Chinese pages render and the
+#     PDF tests can write a Chinese text layer; never shipped.
 # Usage: bash .ci/setup-system.sh [EXTRA_PACKAGE ...]
 set -euo pipefail
-packages=(fonts-wqy-microhei "$@")
 missing=()
-for pkg in "${packages[@]}"; do
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+for pkg in fonts-wqy-microhei "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup-system: missing ${missing[*]} and not root; install them with apt-get" >&2
-    exit 0
+    command -v sudo >/dev/null 2>&1 && SUDO="sudo" || { echo "setup-system: need root to install ${missing[*]}" >&2; exit 1; }
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-    apt-get update -qq >/dev/null 2>&1
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 }

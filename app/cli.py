@@ -47,13 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     _add_db(evaluate)
 
-    from app import admin_cli, docs_cli, faq_cli, server_cli, telegram_cli
+    from app import admin_cli, docs_cli, faq_cli, server_cli, staff_cli, telegram_cli
 
     faq_cli.add_commands(sub, _add_db)
     admin_cli.add_commands(sub, _add_db)
     server_cli.add_commands(sub, _add_db)
     telegram_cli.add_commands(sub, _add_db)
     docs_cli.add_commands(sub, _add_db)
+    staff_cli.add_commands(sub, _add_db)
     return parser
 
 

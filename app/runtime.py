@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.settings import Settings
-from app.operations import Operations
 from channels.replies import Replies
 from conversation.core import Conversation
 from conversation.identity import UserHasher
@@ -24,6 +23,7 @@ from app.store_access import resolve_articles_dir
 from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
 from qa.cachedir import usable_cache_dir
+from ops.operations import Operations
 from qa.indexer import reindex
 from qa.ratelimit import TEXT_RATE_LIMITED, RateLimiter
 from qa.service import Service
@@ -79,8 +79,9 @@ def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Pa
     rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     conversation = Conversation(service, store, hasher=hasher, rate_limiter=rate_limiter, writer=LogWriter(store.log),
                                 text_limit_message=TEXT_RATE_LIMITED)
-    operations = Operations(store, segmenter, hasher=hasher, articles_dir=lambda: resolve_articles_dir(settings, store),
-                            faq_seed_dir=settings.faq_seed_dir)
+    operations = Operations(store, segmenter, service, pseudonym=hasher,
+                            articles_dir=lambda: resolve_articles_dir(settings, store),
+                            faq_seed_dir=settings.faq_seed_dir, synonyms_path=settings.text_dir / "synonyms.txt")
     return Runtime(settings, store, segmenter, service, rate_limiter, conversation, operations,
                    Replies(settings.contact))
 

@@ -142,6 +142,8 @@ def build_app(runtime, settings: Settings) -> Starlette:
         routes.append(Route(hook.route_path, _telegram_view(hook), methods=["POST"]))
         channels.append("telegram")
     routes.append(Route("/healthz", _healthz_view(runtime, channels), methods=["GET"]))
+    from app.console_wiring import console_routes  # resident chat page and staff console (issue 15)
+    routes.extend(console_routes(runtime, settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

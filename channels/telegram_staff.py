@@ -109,7 +109,7 @@ class StaffCommands:
 
     Args:
         operations: the staff operations object the wiring hands in (``faq``, ``audit``,
-            ``pseudonym``, ``reindex``, ``stats``; see :class:`app.operations.Operations`).
+            ``pseudonym``, ``reindex``, ``usage``; see :class:`ops.operations.Operations`).
         staff_ids, admin_ids: numeric Telegram user ids (admins are staff too).
     """
 
@@ -275,7 +275,7 @@ class StaffCommands:
 
     async def stats(self, update: Update, context, actor: str) -> None:
         message = update.effective_message
-        data = await asyncio.to_thread(self.operations.stats)
+        data = await asyncio.to_thread(self.operations.usage)
         await self._audit(actor, "stats")
         rate = data.get("answer_rate_week")
         lines = [TEXT_STATS.format(today=data["today"], today_answered=data["today_answered"], week=data["week"],

@@ -1,7 +1,8 @@
 """FAQ files: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China writes) and XLSX.
 
-Header, exactly: ``id,question,alternates,answer,source`` (an optional ``tags`` column is
-accepted after them). Alternates and tags are separated by ``|``. Reading validates every
+Header, exactly: ``id,question,alternates,answer,source`` (optional ``tags`` and ``status``
+columns are accepted after them; export writes both, so export -> import round-trips the
+enabled/disabled state). Alternates and tags are separated by ``|``. Reading validates every
 row and raises :class:`FaqFileError` naming the line; nothing is returned unless the whole
 file is valid, so imports are all-or-nothing. Files are bounded before parsing
 (:mod:`faq.file_limits`: file size, an XLSX archive's declared sizes, rows).
@@ -18,8 +19,11 @@ from pathlib import Path
 from faq.file_limits import MAX_ROWS, FileTooLarge, check_file_size, check_xlsx_archive
 
 HEADER = ["id", "question", "alternates", "answer", "source"]
-OPTIONAL = ["tags"]
-MAX_FIELD_CHARS = {"id": 40, "question": 200, "alternates": 4000, "answer": 4000, "source": 500, "tags": 500}
+OPTIONAL = ["tags", "status"]
+#: ``status`` cells: active/disabled, also 启用/停用 as staff may type them in Excel.
+_STATUS = {"active": "active", "disabled": "disabled", "启用": "active", "停用": "disabled"}
+MAX_FIELD_CHARS = {"id": 40, "question": 200, "alternates": 4000, "answer": 4000, "source": 500, "tags": 500,
+                   "status": 20}
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # C0/C1 controls (tab and newline are kept: answers may have line breaks), zero-width and bidi
 # formatting characters: invisible in a cell, harmful in a reply or a worksheet.
@@ -61,9 +65,20 @@ def split_list(value: str) -> list[str]:
     return list(dict.fromkeys(clean(part) for part in (value or "").split("|") if clean(part)))
 
 
+#: Byte-order marks: UTF-8 and GB18030 (U+FEFF encoded in GB18030 is 84 31 95 33, which some
+#: Chinese editors write; decoded as GB18030 it would leave an invisible U+FEFF in the header).
+_BOM_UTF8 = b"\xef\xbb\xbf"
+_BOM_GB18030 = b"\x84\x31\x95\x33"
+
+
 def _decode(raw: bytes, name: str) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
+    if raw.startswith(_BOM_UTF8):
         raw = raw[3:]
+    elif raw.startswith(_BOM_GB18030):
+        try:
+            return raw[4:].decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise FaqFileError(f"{name}: 文件开头标明是 GB18030 编码，但内容无法按 GB18030 读取") from exc
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -125,14 +140,44 @@ def _rows_from_xlsx(path: Path) -> list[tuple[int, list[str]]]:
     return out
 
 
-def read_entries(path: Path) -> list[dict]:
-    """Validated entries of a CSV or XLSX file, in file order.
+def _entry(name: str, line: int, header: list[str], row: list[str], seen: dict[str, int], *, xlsx: bool) -> dict:
+    """One validated entry from a data row (XLSX cells are typed, so only CSV cells carry the
+    formula escape). Raises FaqFileError naming the line."""
+    if len(row) > len(header):
+        raise FaqFileError(f"{name} 第{line}行：列数多于表头（{len(row)} > {len(header)}），请检查是否有未加引号的逗号")
+    cells = [clean(c.strip() if xlsx else _unescape_formula(c.strip())) for c in row]
+    values = dict(zip(header, cells + [""] * (len(header) - len(row))))
+    for field_name, limit in MAX_FIELD_CHARS.items():
+        if len(values.get(field_name, "")) > limit:
+            raise FaqFileError(f"{name} 第{line}行：{field_name} 超过 {limit} 字")
+    if values["id"] and not _ID.match(values["id"]):
+        raise FaqFileError(f"{name} 第{line}行：id 只能包含字母、数字、-和_（实际：{values['id']!r}）")
+    if values["id"] in seen:
+        raise FaqFileError(f"{name} 第{line}行：id {values['id']} 与第{seen[values['id']]}行重复")
+    if not values["question"]:
+        raise FaqFileError(f"{name} 第{line}行：question 不能为空")
+    if not values["answer"]:
+        raise FaqFileError(f"{name} 第{line}行：answer 不能为空")
+    status = values.get("status", "").lower()
+    if status and status not in _STATUS:
+        raise FaqFileError(f"{name} 第{line}行：status 只能是 active（启用）或 disabled（停用），实际是 {status!r}")
+    if values["id"]:
+        seen[values["id"]] = line
+    entry = {"id": values["id"], "question": values["question"], "alternates": split_list(values["alternates"]),
+             "answer": values["answer"], "source": values["source"], "tags": split_list(values.get("tags", ""))}
+    if status:
+        entry["status"] = _STATUS[status]
+    return entry
+
+
+def check_entries(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """Every valid entry with its file line, and one message per invalid line (for a dry run).
 
     Returns:
-        dicts with id ("" for new entries), question, alternates (list), answer, source, tags.
+        ``([(line, entry), ...], [error message, ...])``; entries as in :func:`read_entries`.
 
     Raises:
-        FaqFileError: wrong header, blank question or answer, bad id, duplicate id, overlong field.
+        FaqFileError: the file as a whole is unusable (encoding, header, not XLSX, empty).
         OSError: the file cannot be read.
     """
     name = path.name
@@ -148,37 +193,40 @@ def read_entries(path: Path) -> list[dict]:
         raise FaqFileError(f"{name}：文件是空的")
     line, header = rows[0]
     header = [h.strip().lower() for h in header]
-    if header[:5] != HEADER or any(h not in OPTIONAL for h in header[5:]):
-        raise FaqFileError(f"{name} 第{line}行：表头必须是 {','.join(HEADER)}（可选列 tags），实际是 {','.join(header)}")
-    entries, seen = [], {}
+    if header[:5] != HEADER or any(h not in OPTIONAL for h in header[5:]) or len(set(header)) != len(header):
+        raise FaqFileError(f"{name} 第{line}行：表头必须是 {','.join(HEADER)}（可选列 {','.join(OPTIONAL)}），"
+                           f"实际是 {','.join(header)}")
+    entries, errors, seen = [], [], {}
     for line, row in rows[1:]:
-        if len(row) > len(header):
-            raise FaqFileError(f"{name} 第{line}行：列数多于表头（{len(row)} > {len(header)}），请检查是否有未加引号的逗号")
-        cells = [clean(c.strip() if xlsx else _unescape_formula(c.strip())) for c in row]
-        values = dict(zip(header, cells + [""] * (len(header) - len(row))))
-        for field_name, limit in MAX_FIELD_CHARS.items():
-            if len(values.get(field_name, "")) > limit:
-                raise FaqFileError(f"{name} 第{line}行：{field_name} 超过 {limit} 字")
-        if values["id"] and not _ID.match(values["id"]):
-            raise FaqFileError(f"{name} 第{line}行：id 只能包含字母、数字、-和_（实际：{values['id']!r}）")
-        if values["id"] in seen:
-            raise FaqFileError(f"{name} 第{line}行：id {values['id']} 与第{seen[values['id']]}行重复")
-        if values["id"]:
-            seen[values["id"]] = line
-        if not values["question"]:
-            raise FaqFileError(f"{name} 第{line}行：question 不能为空")
-        if not values["answer"]:
-            raise FaqFileError(f"{name} 第{line}行：answer 不能为空")
-        entries.append({"id": values["id"], "question": values["question"],
-                        "alternates": split_list(values["alternates"]), "answer": values["answer"],
-                        "source": values["source"], "tags": split_list(values.get("tags", ""))})
-    return entries
+        try:
+            entries.append((line, _entry(name, line, header, row, seen, xlsx=xlsx)))
+        except FaqFileError as exc:
+            errors.append(str(exc))
+    return entries, errors
+
+
+def read_entries(path: Path) -> list[dict]:
+    """Validated entries of a CSV or XLSX file, in file order.
+
+    Returns:
+        dicts with id ("" for new entries), question, alternates (list), answer, source, tags,
+        and ``status`` ("active"/"disabled") only when the file has a non-blank status cell.
+
+    Raises:
+        FaqFileError: wrong header, blank question or answer, bad id, duplicate id, overlong
+            field, bad status (the first error; the message names the line).
+        OSError: the file cannot be read.
+    """
+    entries, errors = check_entries(path)
+    if errors:
+        raise FaqFileError(errors[0])
+    return [entry for _, entry in entries]
 
 
 def _export_rows(records) -> list[list[str]]:
     rows = [HEADER + OPTIONAL]
     for r in records:
-        rows.append([r.id, r.question, "|".join(r.alternates), r.answer, r.source, "|".join(r.tags)])
+        rows.append([r.id, r.question, "|".join(r.alternates), r.answer, r.source, "|".join(r.tags), r.status])
     return rows
 
 

@@ -40,23 +40,32 @@ class Group:
 def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -> list[Group]:
     """Group logged questions; returns groups by count (then recency), largest first."""
     groups: list[tuple[Group, str, str, str]] = []  # (group, representative key, words, nouns)
+    # The same text always lands in the group its first occurrence joined (groups are only
+    # appended, and the comparison depends on the text alone): logs repeat the same few
+    # questions, so this skips most segmentation and comparisons.
+    seen: dict[str, Group | None] = {}
     for q in sorted(questions, key=lambda q: q.id):
-        key = _STRIP.sub("", q.text_norm)
-        if not key:
-            continue
-        content = segmenter.content_words(q.text_norm)
-        words = " ".join(sorted(content))
-        nouns = " ".join(sorted(w for w in content if len(w) >= 2 and segmenter.is_noun(w)))
-        target = None
-        for group, rep_key, rep_words, rep_nouns in groups:
-            if fuzz.ratio(key, rep_key) >= SAME_AT or (words and rep_words and
-                                                       fuzz.token_set_ratio(words, rep_words) >= SAME_WORDS_AT) \
-                    or (nouns and nouns == rep_nouns):
-                target = group
-                break
+        target = seen.get(q.text_norm)
         if target is None:
-            target = Group(id=f"G{q.id}")
-            groups.append((target, key, words, nouns))
+            if q.text_norm in seen:
+                continue
+            key = _STRIP.sub("", q.text_norm)
+            if not key:
+                seen[q.text_norm] = None
+                continue
+            content = segmenter.content_words(q.text_norm)
+            words = " ".join(sorted(content))
+            nouns = " ".join(sorted(w for w in content if len(w) >= 2 and segmenter.is_noun(w)))
+            for group, rep_key, rep_words, rep_nouns in groups:
+                if fuzz.ratio(key, rep_key) >= SAME_AT or (words and rep_words and
+                                                           fuzz.token_set_ratio(words, rep_words) >= SAME_WORDS_AT) \
+                        or (nouns and nouns == rep_nouns):
+                    target = group
+                    break
+            if target is None:
+                target = Group(id=f"G{q.id}")
+                groups.append((target, key, words, nouns))
+            seen[q.text_norm] = target
         target.count += 1
         target.question_ids.append(q.id)
         target.last_at = max(target.last_at, q.at)

@@ -185,16 +185,27 @@ def user_hash(channel: str, user: str) -> str:
     return hmac.new(HASH_KEY.encode(), f"{channel}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _settled_count(db: Path, sql: str, args: tuple, settle_s: float = 0.3, timeout_s: float = 5.0) -> int:
+    """A count that has stopped changing: the server writes the question log on a background
+    thread after the reply, so a test reads it once it has been stable for ``settle_s``."""
+    deadline, last, stable_since = time.monotonic() + timeout_s, None, time.monotonic()
+    while True:
+        with sqlite3.connect(db) as conn:
+            count = conn.execute(sql, args).fetchone()[0]
+        now = time.monotonic()
+        if count != last:
+            last, stable_since = count, now
+        elif now - stable_since >= (settle_s if count else 1.0) or now > deadline:
+            return count
+        time.sleep(0.05)
+
+
 def question_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM questions WHERE user_hash=?",
-                            (user_hash(channel, user),)).fetchone()[0]
+    return _settled_count(db, "SELECT COUNT(*) FROM questions WHERE user_hash=?", (user_hash(channel, user),))
 
 
 def reply_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM replies WHERE user_hash=?",
-                            (user_hash(channel, user),)).fetchone()[0]
+    return _settled_count(db, "SELECT COUNT(*) FROM replies WHERE user_hash=?", (user_hash(channel, user),))
 
 
 def wechat_crypto() -> MessageCrypto:

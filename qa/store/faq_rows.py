@@ -164,21 +164,34 @@ class FaqRows:
             self._bump(conn)
         return record
 
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, values: dict) -> sqlite3.Row | None:
+        """The row an imported entry updates: same id, or for a row without id the entry with
+        the same question (so importing the same id-less file twice does not duplicate it)."""
+        if values.get("id"):
+            return conn.execute("SELECT * FROM faq_entries WHERE id=?", (values["id"],)).fetchone()
+        return conn.execute("SELECT * FROM faq_entries WHERE question=? ORDER BY created_at LIMIT 1",
+                            (values["question"],)).fetchone()
+
+    def existing(self, values: dict) -> FaqRecord | None:
+        """The entry :meth:`write_many` would update with ``values`` (None: it would add one)."""
+        row = self._existing(self.db.conn, values)
+        return _record(row) if row else None
+
     def write_many(self, entries: list[dict], *, actor: str, origin: str) -> tuple[int, int, int]:
-        """All-or-nothing upsert by id (import). Entries without id get new ids.
-        Returns (added, updated, unchanged)."""
+        """All-or-nothing upsert (import): by id, and rows without id by question (see
+        :meth:`existing`); the others get new ids. Returns (added, updated, unchanged)."""
         added = updated = unchanged = 0
         reserved = frozenset(v["id"] for v in entries if v.get("id"))
         with self.db.write() as conn:
             for values in entries:
-                row = conn.execute("SELECT * FROM faq_entries WHERE id=?", (values["id"],)).fetchone() \
-                    if values.get("id") else None
+                row = self._existing(conn, values)
                 if row is None:
                     self._insert(conn, values, actor, origin, None, reserved)
                     added += 1
                 else:
                     current = _record(row)
-                    new = self._update(conn, current, values, actor, "import")
+                    new = self._update(conn, current, {k: v for k, v in values.items() if k != "id"}, actor, "import")
                     updated, unchanged = (updated + 1, unchanged) if new != current else (updated, unchanged + 1)
             self._bump(conn)
         return added, updated, unchanged

@@ -52,6 +52,21 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             doc_id TEXT PRIMARY KEY, valid_from TEXT, valid_until TEXT, status TEXT, supersedes TEXT,
             updated_by TEXT NOT NULL, updated_at TEXT NOT NULL)""",
     ),
+    (  # staff console accounts (issue 15); login failures persist so a restart keeps a lockout
+        """CREATE TABLE IF NOT EXISTS staff_accounts (
+            name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('staff', 'admin')),
+            password_hash TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'disabled')), password_version INTEGER NOT NULL DEFAULT 1,
+            created_by TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            last_login_at TEXT)""",
+        """CREATE TABLE IF NOT EXISTS login_failures (
+            name TEXT PRIMARY KEY, failures INTEGER NOT NULL, first_at REAL NOT NULL,
+            locked_until REAL NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS faq_entries_question ON faq_entries(question)",
+        "CREATE INDEX IF NOT EXISTS questions_feedback ON questions(feedback) WHERE feedback IS NOT NULL",
+        # covers the console's per-day, per-kind and FAQ-hit counts (no table reads)
+        "CREATE INDEX IF NOT EXISTS questions_at_kind ON questions(at, kind, outcome, faq_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
