@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--explain", action="store_true", help="show why the answer won")
     _add_db(ask)
 
-    chat = sub.add_parser("chat", help="interactive console")
+    chat = sub.add_parser("chat", help="interactive console (one conversation: follow-ups and numbered picks)")
     chat.add_argument("--explain", action="store_true", help="show why each answer won")
+    chat.add_argument("--json", action="store_true",
+                      help="read messages from stdin, one per line, as one conversation; print one JSON line "
+                           "per message (the answer contract plus understood_as)")
     _add_db(chat)
 
     reindex = sub.add_parser("reindex", help="rebuild the article index (FAQ and logs are kept)")
@@ -92,12 +95,25 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_chat(args, settings: Settings) -> int:
+    import secrets
+
     from app.runtime import open_runtime
-    from channels.console import render_explain
+    from channels.console import render_explain, render_json
 
     runtime = open_runtime(settings, db_path=args.db)
-    print("宛城区政策问答助手。直接输入问题，输入“退出”或按 Ctrl-D 结束。")
+    # one conversation per run: a fresh pseudonymous user, so a second run starts afresh
+    user = f"console-{secrets.token_hex(8)}"
+    replies = runtime.replies
     try:
+        if args.json:
+            for line in sys.stdin:
+                turn = runtime.conversation.ask("cli", user, line.rstrip("\r\n"), render=replies.text,
+                                                rate_limit=False)
+                print(render_json(turn.answer, replies, with_understood=True), flush=True)
+                if args.explain:
+                    print(render_explain(turn.answer), file=sys.stderr, flush=True)
+            return 0
+        print("宛城区政策问答助手。直接输入问题，可以接着上一个问题追问，回复数字选择推荐的问题；输入“退出”或按 Ctrl-D 结束。")
         while True:
             try:
                 question = input("\n问：")
@@ -106,7 +122,7 @@ def cmd_chat(args, settings: Settings) -> int:
                 break
             if question.strip() in ("退出", "exit", "quit", "q"):
                 break
-            turn = runtime.conversation.ask("cli", None, question, render=runtime.replies.text)
+            turn = runtime.conversation.ask("cli", user, question, render=replies.text, rate_limit=False)
             print("答：" + turn.reply)
             if args.explain and turn.answer is not None:
                 print(render_explain(turn.answer))

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conversation.context import ContextKeeper
+from conversation.dialogue import Dialogue
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
 from qa.answer import Answer
@@ -91,12 +93,17 @@ class Conversation:
         rate_limiter: questions per user per minute (keys ``"<channel>:<user id>"``).
         writer: the background log writer (owned: :meth:`close` stops it).
         text_limit_message: the reply to a user over the rate limit.
+        dialogue: follow-ups, numbered picks and clarifying replies (:mod:`conversation.dialogue`).
+        contexts: where each conversation's frame is kept (:mod:`conversation.context`); None
+            answers every message on its own.
     """
 
     def __init__(self, service: Service, store: Store, *, hasher: UserHasher, rate_limiter: RateLimiter,
-                 writer: LogWriter, text_limit_message: str) -> None:
+                 writer: LogWriter, text_limit_message: str, dialogue: Dialogue,
+                 contexts: ContextKeeper | None = None) -> None:
         self.service, self.store, self.user_id = service, store, hasher
         self.rate_limiter, self.writer = rate_limiter, writer
+        self.dialogue, self.contexts = dialogue, contexts
         self.text_limit_message = text_limit_message
         self._replies = _Lru(RECENT_REPLIES)
         self._pages = _Lru(RECENT_PAGES)
@@ -104,7 +111,8 @@ class Conversation:
     # ------------------------------------------------------------------ asking
     def ask(self, channel: str, user: str | int | None, text: str | None, *,
             render: Callable[[Answer], str], paginate: Callable[[str], tuple[str, str]] | None = None,
-            dedupe_key: str | None = None, rate_limit: bool = True, log: bool = True) -> Turn:
+            dedupe_key: str | None = None, rate_limit: bool = True, log: bool = True,
+            scope: str | None = None) -> Turn:
         """Answer one message from ``user`` on ``channel``.
 
         Args:
@@ -115,6 +123,9 @@ class Conversation:
                 again and unlogged (WeChat MsgId).
             rate_limit: False for messages already counted (a button press in the same turn).
             log: False keeps the question out of the log (``bot.py eval``).
+            scope: where the conversation happens, for its context (default: ``channel``;
+                Telegram passes ``"telegram:<chat id>"`` so each group member has their own).
+                A message without a user (``bot.py ask``) has no context.
 
         Returns:
             A :class:`Turn`. Never raises for any text.
@@ -125,15 +136,26 @@ class Conversation:
                 return Turn(None, cached)
         if rate_limit and user is not None and not self.rate_limiter.allow(f"{channel}:{user}"):
             return Turn(None, self.text_limit_message, limited=True)
-        answer = self.service.answer(text)
+        user_hash = self.user_id(channel, user) if self.contexts is not None else None
+        scope = scope or channel
+        frame = self.contexts.load(scope, user_hash) if user_hash is not None else None
+        answer, next_frame = self.dialogue.respond(text, frame)
+        if user_hash is not None:
+            self.contexts.save(scope, user_hash, next_frame)
         return self.finish(channel, user, answer, render=render, paginate=paginate, dedupe_key=dedupe_key, log=log)
 
     def ask_entry(self, channel: str, user: str | int | None, faq_id: str, *,
-                  render: Callable[[Answer], str]) -> Turn | None:
-        """The answer of FAQ entry ``faq_id`` (a suggestion button), logged like a question;
-        None when the entry is gone or disabled."""
+                  render: Callable[[Answer], str], scope: str | None = None) -> Turn | None:
+        """The answer of FAQ entry ``faq_id`` (a suggestion button), logged like a question and
+        kept as the conversation's topic; None when the entry is gone or disabled."""
         answer = self.service.answer_entry(faq_id)
-        return None if answer is None else self.finish(channel, user, answer, render=render)
+        if answer is None:
+            return None
+        user_hash = self.user_id(channel, user) if self.contexts is not None else None
+        if user_hash is not None:
+            scope = scope or channel
+            self.contexts.save(scope, user_hash, self.dialogue.frame_after(answer, self.contexts.load(scope, user_hash)))
+        return self.finish(channel, user, answer, render=render)
 
     def finish(self, channel: str, user: str | int | None, answer: Answer, *, render: Callable[[Answer], str],
                paginate: Callable[[str], tuple[str, str]] | None = None, dedupe_key: str | None = None,
@@ -162,7 +184,8 @@ class Conversation:
         row = dict(channel=channel, user_hash=user_hash, text_norm=normalize(answer.question), kind=answer.kind,
                    outcome=answer.outcome, confidence=answer.confidence, faq_id=answer.faq_id,
                    doc_id=first.doc_id if first else None, candidates=answer.candidates, dedupe_key=dedupe_key,
-                   reply=reply, question_id=question_id, at=at)
+                   reply=reply, question_id=question_id, at=at,
+                   understood=normalize(answer.understood_as) if answer.understood_as else None)
         self.writer.submit(lambda question_log: question_log.record(**row))
 
     # --------------------------------------------------------- retries, paging
@@ -212,6 +235,8 @@ class Conversation:
             return 0
         self.writer.flush(5.0)
         self._pages.pop((channel, user_hash))
+        if self.contexts is not None:
+            self.contexts.forget_user(user_hash)
         return self.store.log.delete_user(user_hash)
 
     # --------------------------------------------------------------- lifecycle

@@ -2,7 +2,7 @@
 
 :class:`Store` opens the file, migrates the user-data schema and exposes one object per
 concern: ``passages`` (the rebuildable index), ``faq`` (curated entries), ``log`` (questions,
-feedback, reply dedupe, paging), plus the cross-process reindex lock.
+feedback, reply dedupe, paging), ``contexts`` (conversation frames for follow-ups), plus the cross-process reindex lock.
 """
 
 from __future__ import annotations
@@ -47,9 +47,11 @@ class Store:
             raise StoreError(describe_open_error(path, exc)) from exc
         self.passages = PassageIndex(self.db)
         from qa.store.faq_rows import FaqRows
+        from qa.store.contexts import ConversationContexts
         from qa.store.log import QuestionLog
         self.faq = FaqRows(self.db)
         self.log = QuestionLog(self.db)
+        self.contexts = ConversationContexts(self.db)
 
     @property
     def path(self) -> Path:

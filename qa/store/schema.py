@@ -44,6 +44,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             channel TEXT NOT NULL, user_key TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL,
             PRIMARY KEY (channel, user_key))""",
     ),
+    (  # issue 12: conversation context for follow-ups and numbered picks; the understood question
+        """CREATE TABLE IF NOT EXISTS contexts (
+            scope TEXT NOT NULL, user_hash TEXT NOT NULL, frame TEXT NOT NULL, at REAL NOT NULL,
+            PRIMARY KEY (scope, user_hash))""",
+        "CREATE INDEX IF NOT EXISTS contexts_at ON contexts(at)",
+        "ALTER TABLE questions ADD COLUMN understood TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
