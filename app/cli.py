@@ -147,22 +147,41 @@ def cmd_reindex(args, settings: Settings) -> int:
 
 def cmd_eval(args, settings: Settings) -> int:
     from app.evaluate import evaluate, load_questions
+    from app.evaluate_conversations import evaluate_conversations
     from app.runtime import open_runtime
 
     rows = load_questions(args.file)
+    questions = [r for r in rows if "turns" not in r]
+    conversations = [r for r in rows if "turns" in r]
     runtime = open_runtime(settings, db_path=args.db)
     try:
-        report = evaluate(runtime.service, rows, runtime.replies)
+        report = evaluate(runtime.service, questions, runtime.replies)
+        talk = evaluate_conversations(runtime.conversation.dialogue, conversations, runtime.replies)
     finally:
         runtime.close()
     summary = report.summary()
     if args.json:
-        print(json.dumps({"summary": summary, "failures": report.failures}, ensure_ascii=False, indent=2))
+        data = {"summary": summary, "failures": report.failures}
+        if conversations:
+            data = {"summary": summary, "conversations": talk.summary(),
+                    "failures": report.failures + talk.failures}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     if args.verbose:
         for miss in report.failures:
             print(f"MISS {miss['id']} [{miss['kind']} {miss['confidence']}] {miss['question']} -> "
                   f"expected {miss['expected']}; got: {miss['answer']!r}")
+        for miss in talk.failures:
+            print(f"MISS {miss['id']} ({miss['split']}, {miss['role']}) {miss['text']} -> expected {miss['expected']}; "
+                  f"understood as {miss['understood_as']!r}; got [{miss['kind']}] {miss['answer']!r}")
+    if questions:
+        _print_questions(args, questions, report, summary)
+    if conversations:
+        _print_conversations(args, talk)
+    return 0
+
+
+def _print_questions(args, rows, report, summary) -> None:
     print(f"questions: {len(rows)}  ({args.file})")
     print(f"in-scope accuracy:        {summary['in_scope_accuracy']}  ({summary['in_scope']})")
     print(f"out-of-scope abstention:  {summary['out_of_scope_abstention']}  ({summary['out_of_scope']})")
@@ -173,7 +192,16 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"answered right, any source: {summary['faq_rows_answered_any_source']}  "
               f"({report.faq_rows_answered}/{report.faq_total}; FAQ or a passage containing the expected text)")
     print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
-    return 0
+
+
+def _print_conversations(args, talk) -> None:
+    from app.evaluate_conversations import RATE_NAMES
+
+    for split, data in talk.summary().items():
+        print(f"conversations ({split}): {data['conversations']}  ({args.file})")
+        for role, name in RATE_NAMES.items():
+            rate = data[role]
+            print(f"  {name + ':':44s} {rate['rate']}  ({rate['right']}/{rate['total']})")
 
 
 COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "reindex": cmd_reindex, "eval": cmd_eval}

@@ -73,13 +73,18 @@ class Dialogue:
         return answer, self._next_frame(answer, chosen["text"], frame, followup=False)
 
     def _followup(self, raw: str, frame: Frame, resolution: Resolution) -> tuple[Answer, Frame | None]:
-        found = self.service.answer(resolution.question)
-        understood = _strip(resolution.question)
-        quote = "\n".join(c.quote for c in found.citations)
-        if found.quoted and self.followups.supported(resolution, quote):
-            answer = dataclasses.replace(found, question=raw.strip(), understood_as=understood)
-        else:
-            answer = self._clarify(raw, understood, outcome="unanswered", latency_ms=found.latency_ms)
+        answer = None
+        spent = 0.0
+        for question in (resolution.question, *resolution.fallbacks):
+            found = self.service.answer(question)
+            spent += found.latency_ms
+            quote = "\n".join(c.quote for c in found.citations)
+            if found.quoted and self.followups.supported(resolution, quote):
+                answer = dataclasses.replace(found, question=raw.strip(), understood_as=_strip(question),
+                                             latency_ms=spent)
+                break
+        if answer is None:
+            answer = self._clarify(raw, _strip(resolution.question), outcome="unanswered", latency_ms=spent)
         return answer, self._next_frame(answer, resolution.question, frame, followup=True,
                                         item=" ".join(resolution.added) or None)
 

@@ -40,7 +40,7 @@ from qa.text import Segmenter, normalize
 #: Relative years, as offsets from the frame's year (decision: 「那去年呢」 after a question
 #: about 2020 means 2019, the year before the one being discussed).
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "今年": 0, "当年": 0, "同年": 0, "明年": 1}
-_CUE_HEAD = re.compile(r"^(?:那么|那要是|那如果|那|还有|另外|再就是|那还有)")
+_CUE_HEAD = re.compile(r"^(?:那么|那要是|那如果|那还有|那(?![个些里边样])|还有|另外|再就是)")
 _CUE_TAIL = re.compile(r"(?:呢|嘞|哩|咧|呐)$")
 _SUBSET = re.compile(r"^(?:那)?其中")
 _PERSON_PRONOUN = re.compile(r"他们|她们|他|她")
@@ -57,7 +57,7 @@ _PRONOUN_WORDS = frozenset({"其中", "他", "她", "它", "他们", "她们", "
 #: Organisations named in an answer (凌宝珠光颜料公司, 区民政局, 区人社局).
 _ORG = re.compile(r"([\u4e00-\u9fff]{2,12}?(?:公司|集团|局|医院|精神病院|康复中心|银行|委员会|办公室|扶贫办|学校|合作社))")
 #: Question words put back on a rewritten item, by the previous question's wording.
-_TAILS = (("多少钱", "多少钱"), ("多少人", "多少人"), ("多少户", "多少户"), ("多少", "多少"), ("几", "多少"),
+_TAILS = (("多少", "多少"), ("几", "多少"),
           ("哪些", "有哪些"), ("什么时候", "什么时候"), ("怎么", "怎么样"), ("咋", "怎么样"), ("谁", "是谁"),
           ("哪里", "在哪里"), ("什么", "是什么"), ("啥", "是什么"))
 #: Circled and Chinese ordinals of a pick (「①」, 「第一个」).
@@ -124,13 +124,16 @@ class Resolution:
         question: the question to answer ("" for picks and clarify).
         pick: index into ``Frame.suggestions`` for "pick".
         added: what the message added (the new year, item words, the pronoun's referent):
-            a follow-up's answer must quote one of them (:func:`rewrite_supported`).
+            a follow-up's answer must quote one of them (:meth:`FollowUps.supported`).
+        fallbacks: shorter rewrites to try, in order, when ``question`` finds nothing that
+            quotes what was added.
     """
 
     action: str
     question: str = ""
     pick: int | None = None
     added: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
 
 
 def parse_pick(text: str) -> int | None:
@@ -175,9 +178,9 @@ class FollowUps:
     def stands_alone(self, norm: str) -> bool:
         """True when a normalised message is a complete question: with a question word, two
         things (content words, a year, a place, a person; a word of three or more characters
-        counts two); without one, three."""
+        counts two, a one-character word half: 「投了多少钱」 is a fragment); without one, three."""
         year, place, person, words = self._slots(norm)
-        weight = sum(2 if len(w) >= 3 else 1 for w in words) + (year is not None) + (place is not None) \
+        weight = sum(2 if len(w) >= 3 else 1 if len(w) == 2 else 0.5 for w in words) + (year is not None) + (place is not None) \
             + (person is not None)
         if not _QUESTION_WORD.search(norm):
             # a lone term of three or more characters (四集中, 建档立卡) asks what it is
@@ -214,8 +217,10 @@ class FollowUps:
             return self._pronoun(core, frame, person_pronoun, thing_pronoun)
         if subset:
             year, place, person, words = self._slots(core)
+            subject = _subject(frame)
             return Resolution("followup", question=f"{_strip_end(frame.question)}，其中{core}",
-                              added=tuple(words) or tuple(filter(None, (year, place, person))))
+                              added=tuple(words) or tuple(filter(None, (year, place, person))),
+                              fallbacks=(f"{subject}{core}",) if subject else ())
         return self._ellipsis(core, frame)
 
     def _fragment(self, core: str) -> bool:
@@ -269,7 +274,10 @@ class FollowUps:
                 item = item.replace(value, "")
         tail = "" if _QUESTION_WORD.search(item) else _tail(base)
         rewritten = head + "".join(topic[:3]) + item + tail
-        return Resolution("followup", question=rewritten, added=tuple(words))
+        subject = _subject(frame)
+        shorter = head + (subject or "") + item + tail
+        return Resolution("followup", question=rewritten, added=tuple(words),
+                          fallbacks=(shorter,) if shorter != rewritten else ())
 
     def _with_slots(self, text: str, frame: Frame) -> str:
         """``text`` with the frame's year and place put in front when it names none."""
@@ -313,6 +321,8 @@ class FollowUps:
                 variants |= self.segmenter.variants(sub)
             if any(v and v in text for v in variants):
                 return True
+            if len(added) == 2 and added[1] == "数" and re.search(rf"\d(?:余|多)?{added[0]}", text):
+                return True  # 户数, 人数: a count of that unit (1475户)
         return False
 
 
