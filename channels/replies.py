@@ -31,7 +31,7 @@ TEXT_UNDERSTOOD = "按“{question}”理解："
 TEXT_ROLE_LABEL = {"lede": "导语", "caption": "图片说明", "byline": "署名"}
 TEXT_PICK_HINT = "（回复数字即可选择）"
 
-_HINT = "您可以直接问我，比如：\n" + "\n".join(f"· {q}" for q in EXAMPLES)
+_HINT = "您可以直接问我，比如：\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(EXAMPLES, 1)) + "\n" + TEXT_PICK_HINT
 #: Small-talk replies by kind (qa.smalltalk.classify).
 SMALLTALK = {
     "greeting": "您好！我是宛城区政策问答助手，回答都摘自区里发布的文章和常见问题，并注明出处。" + _HINT,
@@ -57,10 +57,12 @@ def citation_label(citation: Citation) -> str:
 
 
 def numbered(title: str, suggestions: list[str]) -> str:
-    """``title`` then ``1. …`` lines; empty without suggestions."""
+    """``title`` then ``1. …`` lines and :data:`TEXT_PICK_HINT` (a reply 「1」 picks the first:
+    :mod:`conversation.dialogue`); empty without suggestions."""
     if not suggestions:
         return ""
-    return "\n".join([title] + [f"{i}. {s}" for i, s in enumerate(suggestions[:MAX_SUGGESTIONS], 1)])
+    lines = [f"{i}. {s}" for i, s in enumerate(suggestions[:MAX_SUGGESTIONS], 1)]
+    return "\n".join([title, *lines, TEXT_PICK_HINT])
 
 
 class Replies:
