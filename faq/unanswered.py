@@ -26,7 +26,9 @@ _STRIP = re.compile(r"[\s\W_]+")
 
 @dataclass
 class Group:
-    """Similar questions. ``texts`` are distinct normalised questions, most asked first."""
+    """Similar questions. ``texts`` are distinct normalised questions, most asked first: for a
+    follow-up the question understood from the conversation (「2019年宛城区脱贫多少人」), which is
+    what was answered; ``asked_as`` maps such a text to what the resident typed (「那去年呢」)."""
 
     id: str
     count: int = 0
@@ -34,6 +36,7 @@ class Group:
     texts: list[str] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
     question_ids: list[int] = field(default_factory=list)
+    asked_as: dict[str, str] = field(default_factory=dict)
     _counts: Counter = field(default_factory=Counter, repr=False)
 
 
@@ -41,10 +44,11 @@ def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -
     """Group logged questions; returns groups by count (then recency), largest first."""
     groups: list[tuple[Group, str, str, str]] = []  # (group, representative key, words, nouns)
     for q in sorted(questions, key=lambda q: q.id):
-        key = _STRIP.sub("", q.text_norm)
+        text = q.understood or q.text_norm
+        key = _STRIP.sub("", text)
         if not key:
             continue
-        content = segmenter.content_words(q.text_norm)
+        content = segmenter.content_words(text)
         words = " ".join(sorted(content))
         nouns = " ".join(sorted(w for w in content if len(w) >= 2 and segmenter.is_noun(w)))
         target = None
@@ -60,7 +64,9 @@ def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -
         target.count += 1
         target.question_ids.append(q.id)
         target.last_at = max(target.last_at, q.at)
-        target._counts[q.text_norm] += 1
+        target._counts[text] += 1
+        if q.understood and q.understood != q.text_norm:
+            target.asked_as.setdefault(text, q.text_norm)
         target.outcomes[q.outcome] += 1
     out = []
     for group, _, _, _ in groups:

@@ -32,6 +32,7 @@ The frame is plain JSON data (:class:`Frame`) so the conversation layer can keep
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from qa.query import YEAR
@@ -63,7 +64,8 @@ _TAILS = (("多少", "多少"), ("几", "多少"),
 #: Circled and Chinese ordinals of a pick (「①」, 「第一个」).
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨"
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_PICK = re.compile(r"^(?:选|选择|要|看)?(?:第)?([1-9]|[一二两三四五六七八九])(?:个|条|项|号)?(?:问题)?$")
+_PICK = re.compile(r"^(?:(?:选|选择|要|看)?第?([1-9])|(?:选|选择|要|看)?第([一二两三四五六七八九])|(?:选|选择)([一二两三四五六七八九]))"
+                   r"(?:个|条|项|号)?(?:问题)?$")
 
 
 @dataclass
@@ -138,13 +140,14 @@ class Resolution:
 
 def parse_pick(text: str) -> int | None:
     """The 1-based number a message picks (「1」「１」「第一个」「①」「选2」), or None."""
-    norm = _NOISE.sub("", normalize(text or ""))
+    # NFKC only (１ -> 1, ① -> 1): the full normaliser would also turn 一个 into 1个
+    norm = _NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
     if len(norm) == 1 and norm in _CIRCLED:
         return _CIRCLED.index(norm) + 1
     match = _PICK.match(norm)
     if not match:
         return None
-    digit = match.group(1)
+    digit = next(g for g in match.groups() if g)
     return int(digit) if digit.isdigit() else _CHINESE_DIGITS[digit]
 
 
