@@ -99,7 +99,7 @@ def score_turn(turn: dict, answer, text: str, offered: list[str] | None = None) 
     if role == "switch":
         ok = ok and answer.understood_as is None
     if role == "pick" and not (turn.get("expect_any") or turn.get("expect_all")):
-        from qa.followup import parse_pick
+        from qa.frame import parse_pick
 
         number = parse_pick(turn["text"])
         wanted = offered[number - 1] if offered and number and number <= len(offered) else None

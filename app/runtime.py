@@ -19,7 +19,6 @@ from app.operations import Operations
 from channels.replies import Replies
 from conversation.context import ContextKeeper
 from conversation.core import Conversation
-from conversation.dialogue import Dialogue
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
 from app.store_access import resolve_articles_dir
@@ -81,7 +80,7 @@ def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Pa
     rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     writer = LogWriter(store.log)
     conversation = Conversation(service, store, hasher=hasher, rate_limiter=rate_limiter, writer=writer,
-                                text_limit_message=TEXT_RATE_LIMITED, dialogue=Dialogue(service, FollowUps(segmenter)),
+                                text_limit_message=TEXT_RATE_LIMITED, followups=FollowUps(segmenter),
                                 contexts=ContextKeeper(store, writer, minutes=settings.context_minutes))
     operations = Operations(store, segmenter, hasher=hasher, articles_dir=lambda: resolve_articles_dir(settings, store),
                             faq_seed_dir=settings.faq_seed_dir)

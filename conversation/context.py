@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 
 from conversation.log_writer import LogWriter
-from qa.followup import Frame
+from qa.frame import Frame
 from qa.store import Store
 
 #: Frames kept in memory (the database keeps them all).

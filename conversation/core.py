@@ -21,6 +21,7 @@ from conversation.dialogue import Dialogue
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
 from qa.answer import Answer
+from qa.followup import FollowUps
 from qa.ratelimit import RateLimiter
 from qa.service import Service
 from qa.store import Store
@@ -93,20 +94,25 @@ class Conversation:
         rate_limiter: questions per user per minute (keys ``"<channel>:<user id>"``).
         writer: the background log writer (owned: :meth:`close` stops it).
         text_limit_message: the reply to a user over the rate limit.
-        dialogue: follow-ups, numbered picks and clarifying replies (:mod:`conversation.dialogue`).
+        followups: follow-up rules (:class:`qa.followup.FollowUps`) for :attr:`dialogue`.
         contexts: where each conversation's frame is kept (:mod:`conversation.context`); None
             answers every message on its own.
     """
 
     def __init__(self, service: Service, store: Store, *, hasher: UserHasher, rate_limiter: RateLimiter,
-                 writer: LogWriter, text_limit_message: str, dialogue: Dialogue,
+                 writer: LogWriter, text_limit_message: str, followups: FollowUps,
                  contexts: ContextKeeper | None = None) -> None:
         self.service, self.store, self.user_id = service, store, hasher
         self.rate_limiter, self.writer = rate_limiter, writer
-        self.dialogue, self.contexts = dialogue, contexts
+        self.followups, self.contexts = followups, contexts
         self.text_limit_message = text_limit_message
         self._replies = _Lru(RECENT_REPLIES)
         self._pages = _Lru(RECENT_PAGES)
+
+    @property
+    def dialogue(self) -> Dialogue:
+        """Follow-ups, numbered picks and clarifying replies over :attr:`service`."""
+        return Dialogue(self.service, self.followups)
 
     # ------------------------------------------------------------------ asking
     def ask(self, channel: str, user: str | int | None, text: str | None, *,
@@ -140,9 +146,10 @@ class Conversation:
         scope = scope or channel
         frame = self.contexts.load(scope, user_hash) if user_hash is not None else None
         answer, next_frame = self.dialogue.respond(text, frame)
-        if user_hash is not None:
+        turn = self.finish(channel, user, answer, render=render, paginate=paginate, dedupe_key=dedupe_key, log=log)
+        if user_hash is not None:  # after the question's log row, which a reply's buttons may name
             self.contexts.save(scope, user_hash, next_frame)
-        return self.finish(channel, user, answer, render=render, paginate=paginate, dedupe_key=dedupe_key, log=log)
+        return turn
 
     def ask_entry(self, channel: str, user: str | int | None, faq_id: str, *,
                   render: Callable[[Answer], str], scope: str | None = None) -> Turn | None:
@@ -151,11 +158,12 @@ class Conversation:
         answer = self.service.answer_entry(faq_id)
         if answer is None:
             return None
+        turn = self.finish(channel, user, answer, render=render)
         user_hash = self.user_id(channel, user) if self.contexts is not None else None
         if user_hash is not None:
             scope = scope or channel
             self.contexts.save(scope, user_hash, self.dialogue.frame_after(answer, self.contexts.load(scope, user_hash)))
-        return self.finish(channel, user, answer, render=render)
+        return turn
 
     def finish(self, channel: str, user: str | int | None, answer: Answer, *, render: Callable[[Answer], str],
                paginate: Callable[[str], tuple[str, str]] | None = None, dedupe_key: str | None = None,

@@ -18,7 +18,9 @@ import dataclasses
 import re
 
 from qa.answer import Answer
-from qa.followup import Frame, FollowUps, Resolution
+from qa.followup import FollowUps
+from qa.frame import Frame, Resolution
+from qa.query import MAX_QUESTION_CHARS
 from qa.service import Service
 
 #: Typed text that has letters or digits (a bare 「3」 with nothing to pick is a fragment, not
@@ -68,7 +70,7 @@ class Dialogue:
         answer = self.service.answer_entry(chosen["faq_id"]) if chosen.get("faq_id") else None
         if answer is None:
             answer = self.service.answer(chosen["text"])
-        answer = dataclasses.replace(answer, question=raw.strip() or answer.question,
+        answer = dataclasses.replace(answer, question=_shown(raw) or answer.question,
                                      understood_as=_strip(chosen["text"]))
         return answer, self._next_frame(answer, chosen["text"], frame, followup=False)
 
@@ -80,7 +82,7 @@ class Dialogue:
             spent += found.latency_ms
             quote = "\n".join(c.quote for c in found.citations)
             if found.quoted and self.followups.supported(resolution, quote):
-                answer = dataclasses.replace(found, question=raw.strip(), understood_as=_strip(question),
+                answer = dataclasses.replace(found, question=_shown(raw), understood_as=_strip(question),
                                              latency_ms=spent)
                 break
         if answer is None:
@@ -90,7 +92,7 @@ class Dialogue:
 
     @staticmethod
     def _clarify(raw: str, understood: str | None, *, outcome: str, latency_ms: float = 0.0) -> Answer:
-        return Answer(raw.strip(), "none", 0.0, outcome=outcome, reason="clarify", understood_as=understood,
+        return Answer(_shown(raw), "none", 0.0, outcome=outcome, reason="clarify", understood_as=understood,
                       latency_ms=latency_ms)
 
     # ----------------------------------------------------------------- frames
@@ -108,6 +110,11 @@ class Dialogue:
         return self.followups.frame_of(question, answered=answer.quoted, quote=first.quote if first else "",
                                        faq_id=answer.faq_id, section=first.section if first else None,
                                        suggestions=suggestions, previous=previous if followup else None, item=item)
+
+
+def _shown(raw: str) -> str:
+    """The message as an answer displays it (cut like :meth:`qa.service.Service.answer` does)."""
+    return raw[:MAX_QUESTION_CHARS].strip()
 
 
 def _strip(text: str) -> str:

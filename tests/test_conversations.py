@@ -12,7 +12,8 @@ import pytest
 from app.runtime import assemble
 from channels.replies import TEXT_CLARIFY, TEXT_NOT_TEXT
 from conversation.context import ContextKeeper
-from qa.followup import FollowUps, Frame, parse_pick
+from qa.followup import FollowUps
+from qa.frame import Frame, parse_pick
 from qa.store import Store
 from qa.store.schema import _MIGRATIONS
 
