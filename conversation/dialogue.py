@@ -25,6 +25,8 @@ from qa.service import Service
 
 #: Typed text that has letters or digits (a bare 「3」 with nothing to pick is a fragment, not
 #: an unreadable message).
+#: Outcomes of a question on its own that are worth a second reading in context.
+_WEAK = frozenset({"hedged", "unanswered", "suggested"})
 _TYPED = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uff10-\uff19\u2460-\u2473]")
 
 
@@ -58,6 +60,17 @@ class Dialogue:
         answer = self.service.answer(raw)
         if answer.reason == "not_text" and _TYPED.search(raw):
             return self._clarify(raw, None, outcome="clarify"), frame
+        if answer.outcome in _WEAK and answer.kind != "smalltalk":
+            # a short question with no confident answer of its own: read it in the previous context
+            second = self.followups.in_context(raw, frame)
+            if second is not None:
+                found = self.service.answer(second.question)
+                quote = "\n".join(c.quote for c in found.citations)
+                if found.outcome == "answered" and self.followups.supported(second, quote):
+                    answer = dataclasses.replace(found, question=_shown(raw), understood_as=_strip(second.question),
+                                                 latency_ms=answer.latency_ms + found.latency_ms)
+                    return answer, self._next_frame(answer, second.question, frame, followup=True,
+                                                    item=" ".join(second.added) or None)
         return answer, self._next_frame(answer, answer.question, frame, followup=False)
 
     def frame_after(self, answer: Answer, previous: Frame | None) -> Frame | None:

@@ -56,6 +56,12 @@ _PERSON = re.compile(r"(?:董事长|总经理|经理|局长|书记|主任|区长
 _PRONOUN_WORDS = frozenset({"其中", "他", "她", "它", "他们", "她们", "它们", "这个", "这些", "那个", "那些", "该"})
 #: Organisations named in an answer (凌宝珠光颜料公司, 区民政局, 区人社局).
 _ORG = re.compile(r"([\u4e00-\u9fff]{2,12}?(?:公司|集团|局|医院|精神病院|康复中心|银行|委员会|办公室|扶贫办|学校|合作社))")
+#: Longest complete question that is also tried in the previous turn's context when it finds no
+#: confident answer on its own (residents' elliptical questions are short; the dev set's are <= 12).
+IN_CONTEXT_MAX_CHARS = 15
+#: Units a count can be asked in (「人呢」 after 「脱贫几户」) and the count of the previous question.
+_COUNT_UNITS = frozenset("人户个家元亩名")
+_COUNTED = re.compile(r"(多少|几)(人|户|个|家|元|亩|名)")
 #: Question words put back on a rewritten item, by the previous question's wording.
 _TAILS = (("多少", "多少"), ("几", "多少"),
           ("哪些", "有哪些"), ("什么时候", "什么时候"), ("怎么", "怎么样"), ("咋", "怎么样"), ("谁", "是谁"),
@@ -137,6 +143,24 @@ class FollowUps:
                               fallbacks=(f"{subject}{core}",) if subject else ())
         return self._ellipsis(core, frame)
 
+    def in_context(self, text: str, frame: Frame | None) -> Resolution | None:
+        """A second reading of a short complete question that the sources could not answer
+        well on its own: the previous topic put in front (「建档立卡的有多少户」 after a question
+        about 脱贫村). None when there is no answered frame, the message is long
+        (> :data:`IN_CONTEXT_MAX_CHARS`) or already names the previous topic."""
+        if frame is None or not frame.usable or not frame.answered:
+            return None
+        core = _NOISE.sub("", normalize(text or ""))
+        subject = _subject(frame)
+        if not core or len(core) > IN_CONTEXT_MAX_CHARS or not subject or subject in core:
+            return None
+        year, place, person, words = self._slots(core)
+        if not words:
+            return None
+        head = "".join(filter(None, (None if year or not frame.year else f"{frame.year}年",
+                                     None if place or not frame.place else frame.place)))
+        return Resolution("followup", question=head + subject + core, added=tuple(words))
+
     def _fragment(self, core: str) -> bool:
         """A message without a cue that cannot stand alone but has something to add (a
         word, a year): "资金", "床位有多少", "2018年的"."""
@@ -164,6 +188,12 @@ class FollowUps:
         if relative and year is None and frame.year:
             year = str(int(frame.year) + RELATIVE_YEARS[relative.group(0)])
         base = _strip_end(frame.question)
+        unit = core if not (words or year or place or person or relative) and core in _COUNT_UNITS else None
+        if unit:  # 「人呢」 after 「…脱贫几户」: the same count in another unit
+            counted = _COUNTED.search(base)
+            rewritten = (base[:counted.start(2)] + unit + base[counted.end(2):] if counted
+                         else f"{base}多少{unit}")
+            return Resolution("followup", question=rewritten, added=(unit,))
         if not words:  # only slots change: substitute them in the previous question
             rewritten, added = base, []
             for new, old in ((year, frame.year), (place, frame.place), (person, frame.person)):
@@ -235,8 +265,9 @@ class FollowUps:
                 variants |= self.segmenter.variants(sub)
             if any(v and v in text for v in variants):
                 return True
-            if len(added) == 2 and added[1] == "数" and re.search(rf"\d(?:余|多)?{added[0]}", text):
-                return True  # 户数, 人数: a count of that unit (1475户)
+            unit = added[0] if len(added) == 2 and added[1] == "数" else added if added in _COUNT_UNITS else None
+            if unit and re.search(rf"\d(?:余|多)?万?{unit}", text):
+                return True  # 户数, 人数, 人: a count of that unit (1475户, 2652人)
         return False
 
 
