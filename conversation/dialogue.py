@@ -50,7 +50,8 @@ class Dialogue:
             can be set on it. Never raises for any text.
         """
         raw = text if isinstance(text, str) else ""
-        resolution = self.followups.resolve(raw, frame)
+        # a message past the service's cap is a question on its own (and not worth analysing twice)
+        resolution = self.followups.resolve(raw, frame) if len(raw) <= MAX_QUESTION_CHARS else Resolution("new")
         if resolution.action == "pick":
             return self._pick(raw, frame, resolution.pick)
         if resolution.action == "clarify":
