@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--explain", action="store_true", help="show why the answer won")
     _add_db(ask)
 
-    chat = sub.add_parser("chat", help="interactive console")
+    chat = sub.add_parser("chat", help="interactive console (one conversation: follow-ups and numbered picks)")
     chat.add_argument("--explain", action="store_true", help="show why each answer won")
+    chat.add_argument("--json", action="store_true",
+                      help="read messages from stdin, one per line, as one conversation; print one JSON line "
+                           "per message (the answer contract plus understood_as)")
     _add_db(chat)
 
     reindex = sub.add_parser("reindex", help="rebuild the article index (FAQ and logs are kept)")
@@ -96,12 +99,25 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_chat(args, settings: Settings) -> int:
+    import secrets
+
     from app.runtime import open_runtime
-    from channels.console import render_explain
+    from channels.console import render_explain, render_json
 
     runtime = open_runtime(settings, db_path=args.db)
-    print("宛城区政策问答助手。直接输入问题，输入“退出”或按 Ctrl-D 结束。")
+    # one conversation per run: a fresh pseudonymous user, so a second run starts afresh
+    user = f"console-{secrets.token_hex(8)}"
+    replies = runtime.replies
     try:
+        if args.json:
+            for line in sys.stdin:
+                turn = runtime.conversation.ask("cli", user, line.rstrip("\r\n"), render=replies.text,
+                                                rate_limit=False)
+                print(render_json(turn.answer, replies, with_understood=True), flush=True)
+                if args.explain:
+                    print(render_explain(turn.answer), file=sys.stderr, flush=True)
+            return 0
+        print("宛城区政策问答助手。直接输入问题，可以接着上一个问题追问，回复数字选择推荐的问题；输入“退出”或按 Ctrl-D 结束。")
         while True:
             try:
                 question = input("\n问：")
@@ -110,7 +126,7 @@ def cmd_chat(args, settings: Settings) -> int:
                 break
             if question.strip() in ("退出", "exit", "quit", "q"):
                 break
-            turn = runtime.conversation.ask("cli", None, question, render=runtime.replies.text)
+            turn = runtime.conversation.ask("cli", user, question, render=replies.text, rate_limit=False)
             print("答：" + turn.reply)
             if args.explain and turn.answer is not None:
                 print(render_explain(turn.answer))
@@ -136,22 +152,41 @@ def cmd_reindex(args, settings: Settings) -> int:
 
 def cmd_eval(args, settings: Settings) -> int:
     from app.evaluate import evaluate, load_questions
+    from app.evaluate_conversations import evaluate_conversations
     from app.runtime import open_runtime
 
     rows = load_questions(args.file)
+    questions = [r for r in rows if "turns" not in r]
+    conversations = [r for r in rows if "turns" in r]
     runtime = open_runtime(settings, db_path=args.db)
     try:
-        report = evaluate(runtime.service, rows, runtime.replies)
+        report = evaluate(runtime.service, questions, runtime.replies)
+        talk = evaluate_conversations(runtime.conversation.dialogue, conversations, runtime.replies)
     finally:
         runtime.close()
     summary = report.summary()
     if args.json:
-        print(json.dumps({"summary": summary, "failures": report.failures}, ensure_ascii=False, indent=2))
+        data = {"summary": summary, "failures": report.failures}
+        if conversations:
+            data = {"summary": summary, "conversations": talk.summary(),
+                    "failures": report.failures + talk.failures}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     if args.verbose:
         for miss in report.failures:
             print(f"MISS {miss['id']} [{miss['kind']} {miss['confidence']}] {miss['question']} -> "
                   f"expected {miss['expected']}; got: {miss['answer']!r}")
+        for miss in talk.failures:
+            print(f"MISS {miss['id']} ({miss['split']}, {miss['role']}) {miss['text']} -> expected {miss['expected']}; "
+                  f"understood as {miss['understood_as']!r}; got [{miss['kind']}] {miss['answer']!r}")
+    if questions:
+        _print_questions(args, questions, report, summary)
+    if conversations:
+        _print_conversations(args, talk)
+    return 0
+
+
+def _print_questions(args, rows, report, summary) -> None:
     print(f"questions: {len(rows)}  ({args.file})")
     print(f"in-scope accuracy:        {summary['in_scope_accuracy']}  ({summary['in_scope']})")
     print(f"out-of-scope abstention:  {summary['out_of_scope_abstention']}  ({summary['out_of_scope']})")
@@ -162,7 +197,16 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"answered right, any source: {summary['faq_rows_answered_any_source']}  "
               f"({report.faq_rows_answered}/{report.faq_total}; FAQ or a passage containing the expected text)")
     print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
-    return 0
+
+
+def _print_conversations(args, talk) -> None:
+    from app.evaluate_conversations import RATE_NAMES
+
+    for split, data in talk.summary().items():
+        print(f"conversations ({split}): {data['conversations']}  ({args.file})")
+        for role, name in RATE_NAMES.items():
+            rate = data[role]
+            print(f"  {name + ':':44s} {rate['rate']}  ({rate['right']}/{rate['total']})")
 
 
 COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "reindex": cmd_reindex, "eval": cmd_eval}

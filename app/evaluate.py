@@ -1,4 +1,5 @@
 """`bot.py eval`: score a question set (format of ../shared/eval/README.md) through the Service.
+Rows with ``turns`` are conversations, scored by :mod:`app.evaluate_conversations`.
 
 Rows: ``{"id", "question", "scope": "in"|"out", "expect_any": [...], "expect_all": [...],
 "expect_faq": "F001"}``. An in-scope row is right when kind is faq/passage and the answer
@@ -31,8 +32,14 @@ def load_questions(path: Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalFileError(f"{path.name} line {number}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or "question" not in row or row.get("scope") not in ("in", "out"):
-            raise EvalFileError(f"{path.name} line {number}: needs question and scope in/out")
+        if isinstance(row, dict) and isinstance(row.get("turns"), list):
+            from app.evaluate_conversations import check_conversation
+
+            problem = check_conversation(row)
+            if problem:
+                raise EvalFileError(f"{path.name} line {number}: {problem}")
+        elif not isinstance(row, dict) or "question" not in row or row.get("scope") not in ("in", "out"):
+            raise EvalFileError(f"{path.name} line {number}: needs question and scope in/out (or turns)")
         rows.append(row)
     return rows
 
@@ -94,6 +101,8 @@ def evaluate(service: Service, rows: list[dict], replies: Replies) -> EvalReport
     report = EvalReport()
     documents: dict[str, str] = {}
     for row in rows:
+        if "turns" in row:
+            continue  # conversations: app.evaluate_conversations
         answer = service.answer(row["question"])
         text = replies.text(answer)
         report.latencies.append(answer.latency_ms)

@@ -231,14 +231,16 @@ def run_unanswered(args, settings) -> int:
         groups = staff.unanswered(since)[: args.limit]
         if args.json:
             print(json.dumps([{"group": g.id, "count": g.count, "last_at": g.last_at, "questions": g.texts,
-                               "outcomes": dict(g.outcomes)} for g in groups], ensure_ascii=False, indent=1))
+                               "asked_as": g.asked_as, "outcomes": dict(g.outcomes)} for g in groups],
+                             ensure_ascii=False, indent=1))
             return 0
         if not groups:
             print(f"自 {since} 以来没有未答出的问题。")
             return 0
         print(f"自 {since} 以来未答出或把握不大的问题（按次数排序）：")
         for g in groups:
-            print(f"{g.id}  ×{g.count}  最近 {g.last_at}  {' / '.join(g.texts[:3])}"
+            shown = [t + (f"（追问原话：{g.asked_as[t]}）" if t in g.asked_as else "") for t in g.texts[:3]]
+            print(f"{g.id}  ×{g.count}  最近 {g.last_at}  {' / '.join(shown)}"
                   + (f" 等{len(g.texts)}种问法" if len(g.texts) > 3 else ""))
         print("用 python3 bot.py faq promote 组号 --to 条目号（并入已有条目）或 --new（新建条目）。")
         return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.settings import Settings
 from channels.replies import Replies
+from conversation.context import ContextKeeper
 from conversation.core import Conversation
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
@@ -24,6 +25,7 @@ from faq.matcher import FaqMatcher
 from faq.seed import sync_seed
 from qa.cachedir import usable_cache_dir
 from ops.operations import Operations
+from qa.followup import FollowUps
 from qa.indexer import reindex
 from qa.ratelimit import TEXT_RATE_LIMITED, RateLimiter
 from qa.service import Service
@@ -77,8 +79,10 @@ def assemble(settings: Settings, store: Store, segmenter: Segmenter, db_path: Pa
     service = Service(store, segmenter, faq=lambda records: FaqMatcher(records, segmenter))
     hasher = UserHasher(hash_key(settings, db_path))
     rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    conversation = Conversation(service, store, hasher=hasher, rate_limiter=rate_limiter, writer=LogWriter(store.log),
-                                text_limit_message=TEXT_RATE_LIMITED)
+    writer = LogWriter(store.log)
+    conversation = Conversation(service, store, hasher=hasher, rate_limiter=rate_limiter, writer=writer,
+                                text_limit_message=TEXT_RATE_LIMITED, followups=FollowUps(segmenter),
+                                contexts=ContextKeeper(store, writer, minutes=settings.context_minutes))
     operations = Operations(store, segmenter, service, pseudonym=hasher,
                             articles_dir=lambda: resolve_articles_dir(settings, store),
                             faq_seed_dir=settings.faq_seed_dir, synonyms_path=settings.text_dir / "synonyms.txt")

@@ -19,6 +19,11 @@ TEXT_CLOSE_BUTTONS = "您是不是想问下面这些问题？也可以换个说�
 TEXT_SUGGEST = "您可能还想问："
 TEXT_EMPTY = "请直接输入您想咨询的问题，例如：“宛城区2020年脱贫多少人？”"
 TEXT_NOT_TEXT = "没能看懂这条消息。请用文字描述您的问题，例如：“四集中是什么？”"
+#: A fragment with nothing to continue (「资金呢」 as a first message, a bare 「3」): say what to add.
+TEXT_CLARIFY = ("您是接着前面的问题问的吗？我没能确定您问的是哪件事。请把问题说完整一些：写上要问的事项，"
+                "需要时再加上年份或地点，例如：“2020年宛城区脱贫多少人？”")
+#: A follow-up whose rewrite (shown above it) found nothing that answers it.
+TEXT_CLARIFY_NOT_FOUND = "现有资料里没有找到这个问题的答案。您可以换一个年份、地点或事项再问，或把问题说完整一些。"
 TEXT_TRUNCATED = "（您的消息较长，我只按前{limit}字作答。）"
 TEXT_HEDGE = "没有找到完全对应的说法，以下原文可能与您的问题有关："
 TEXT_SOURCE = "来源：{label}"
@@ -26,7 +31,7 @@ TEXT_UNDERSTOOD = "按“{question}”理解："
 TEXT_ROLE_LABEL = {"lede": "导语", "caption": "图片说明", "byline": "署名"}
 TEXT_PICK_HINT = "（回复数字即可选择）"
 
-_HINT = "您可以直接问我，比如：\n" + "\n".join(f"· {q}" for q in EXAMPLES)
+_HINT = "您可以直接问我，比如：\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(EXAMPLES, 1)) + "\n" + TEXT_PICK_HINT
 #: Small-talk replies by kind (qa.smalltalk.classify).
 SMALLTALK = {
     "greeting": "您好！我是宛城区政策问答助手，回答都摘自区里发布的文章和常见问题，并注明出处。" + _HINT,
@@ -52,10 +57,12 @@ def citation_label(citation: Citation) -> str:
 
 
 def numbered(title: str, suggestions: list[str]) -> str:
-    """``title`` then ``1. …`` lines; empty without suggestions."""
+    """``title`` then ``1. …`` lines and :data:`TEXT_PICK_HINT` (a reply 「1」 picks the first:
+    :mod:`conversation.dialogue`); empty without suggestions."""
     if not suggestions:
         return ""
-    return "\n".join([title] + [f"{i}. {s}" for i, s in enumerate(suggestions[:MAX_SUGGESTIONS], 1)])
+    lines = [f"{i}. {s}" for i, s in enumerate(suggestions[:MAX_SUGGESTIONS], 1)]
+    return "\n".join([title, *lines, TEXT_PICK_HINT])
 
 
 class Replies:
@@ -99,6 +106,8 @@ class Replies:
             return TEXT_EMPTY
         if answer.reason == "not_text":
             return TEXT_NOT_TEXT
+        if answer.reason == "clarify":
+            return head + TEXT_CLARIFY_NOT_FOUND + f"\n\n{self.contact}" if answer.understood_as else TEXT_CLARIFY
         if answer.quoted:
             citation = answer.citations[0]
             label = citation.title if answer.kind == "faq" else citation_label(citation)

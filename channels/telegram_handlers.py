@@ -218,8 +218,9 @@ class Residents:
             return None
         with contextlib.suppress(TelegramError):
             await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
+        # one context per user per chat: in a group each member continues their own thread
         turn = await asyncio.to_thread(self.conversation.ask, CHANNEL, sender, text, render=self.replies.text,
-                                       rate_limit=False)
+                                       rate_limit=False, scope=f"{CHANNEL}:{chat_id}")
         await self.send_turn(bot, chat_id, turn, reply_to=reply_to, thread_id=thread_id)
         return turn.answer
 
@@ -263,7 +264,8 @@ class Residents:
 
     async def _answer_faq(self, bot: Bot, chat_id: int, sender: int, faq_id: str, thread_id: int | None) -> None:
         """Answer FAQ entry ``faq_id`` directly (logged, with 👍/👎)."""
-        turn = await asyncio.to_thread(self.conversation.ask_entry, CHANNEL, sender, faq_id, render=self.replies.text)
+        turn = await asyncio.to_thread(self.conversation.ask_entry, CHANNEL, sender, faq_id, render=self.replies.text,
+                                       scope=f"{CHANNEL}:{chat_id}")
         if turn is None:
             await send_parts(bot, chat_id, plain_parts(TEXT_FAQ_GONE), thread_id=thread_id)
             return

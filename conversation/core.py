@@ -16,9 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conversation.context import ContextKeeper
+from conversation.dialogue import Dialogue
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
 from qa.answer import Answer
+from qa.followup import FollowUps
 from qa.ratelimit import RateLimiter
 from qa.service import Service
 from qa.store import Store
@@ -91,20 +94,31 @@ class Conversation:
         rate_limiter: questions per user per minute (keys ``"<channel>:<user id>"``).
         writer: the background log writer (owned: :meth:`close` stops it).
         text_limit_message: the reply to a user over the rate limit.
+        followups: follow-up rules (:class:`qa.followup.FollowUps`) for :attr:`dialogue`.
+        contexts: where each conversation's frame is kept (:mod:`conversation.context`); None
+            answers every message on its own.
     """
 
     def __init__(self, service: Service, store: Store, *, hasher: UserHasher, rate_limiter: RateLimiter,
-                 writer: LogWriter, text_limit_message: str) -> None:
+                 writer: LogWriter, text_limit_message: str, followups: FollowUps,
+                 contexts: ContextKeeper | None = None) -> None:
         self.service, self.store, self.user_id = service, store, hasher
         self.rate_limiter, self.writer = rate_limiter, writer
+        self.followups, self.contexts = followups, contexts
         self.text_limit_message = text_limit_message
         self._replies = _Lru(RECENT_REPLIES)
         self._pages = _Lru(RECENT_PAGES)
 
+    @property
+    def dialogue(self) -> Dialogue:
+        """Follow-ups, numbered picks and clarifying replies over :attr:`service`."""
+        return Dialogue(self.service, self.followups)
+
     # ------------------------------------------------------------------ asking
     def ask(self, channel: str, user: str | int | None, text: str | None, *,
             render: Callable[[Answer], str], paginate: Callable[[str], tuple[str, str]] | None = None,
-            dedupe_key: str | None = None, rate_limit: bool = True, log: bool = True) -> Turn:
+            dedupe_key: str | None = None, rate_limit: bool = True, log: bool = True,
+            scope: str | None = None) -> Turn:
         """Answer one message from ``user`` on ``channel``.
 
         Args:
@@ -115,6 +129,9 @@ class Conversation:
                 again and unlogged (WeChat MsgId).
             rate_limit: False for messages already counted (a button press in the same turn).
             log: False keeps the question out of the log (``bot.py eval``).
+            scope: where the conversation happens, for its context (default: ``channel``;
+                Telegram passes ``"telegram:<chat id>"`` so each group member has their own).
+                A message without a user (``bot.py ask``) has no context.
 
         Returns:
             A :class:`Turn`. Never raises for any text.
@@ -125,15 +142,28 @@ class Conversation:
                 return Turn(None, cached)
         if rate_limit and user is not None and not self.rate_limiter.allow(f"{channel}:{user}"):
             return Turn(None, self.text_limit_message, limited=True)
-        answer = self.service.answer(text)
-        return self.finish(channel, user, answer, render=render, paginate=paginate, dedupe_key=dedupe_key, log=log)
+        user_hash = self.user_id(channel, user) if self.contexts is not None else None
+        scope = scope or channel
+        frame = self.contexts.load(scope, user_hash) if user_hash is not None else None
+        answer, next_frame = self.dialogue.respond(text, frame)
+        turn = self.finish(channel, user, answer, render=render, paginate=paginate, dedupe_key=dedupe_key, log=log)
+        if user_hash is not None:  # after the question's log row, which a reply's buttons may name
+            self.contexts.save(scope, user_hash, next_frame)
+        return turn
 
     def ask_entry(self, channel: str, user: str | int | None, faq_id: str, *,
-                  render: Callable[[Answer], str]) -> Turn | None:
-        """The answer of FAQ entry ``faq_id`` (a suggestion button), logged like a question;
-        None when the entry is gone or disabled."""
+                  render: Callable[[Answer], str], scope: str | None = None) -> Turn | None:
+        """The answer of FAQ entry ``faq_id`` (a suggestion button), logged like a question and
+        kept as the conversation's topic; None when the entry is gone or disabled."""
         answer = self.service.answer_entry(faq_id)
-        return None if answer is None else self.finish(channel, user, answer, render=render)
+        if answer is None:
+            return None
+        turn = self.finish(channel, user, answer, render=render)
+        user_hash = self.user_id(channel, user) if self.contexts is not None else None
+        if user_hash is not None:
+            scope = scope or channel
+            self.contexts.save(scope, user_hash, self.dialogue.frame_after(answer, self.contexts.load(scope, user_hash)))
+        return turn
 
     def finish(self, channel: str, user: str | int | None, answer: Answer, *, render: Callable[[Answer], str],
                paginate: Callable[[str], tuple[str, str]] | None = None, dedupe_key: str | None = None,
@@ -162,7 +192,8 @@ class Conversation:
         row = dict(channel=channel, user_hash=user_hash, text_norm=normalize(answer.question), kind=answer.kind,
                    outcome=answer.outcome, confidence=answer.confidence, faq_id=answer.faq_id,
                    doc_id=first.doc_id if first else None, candidates=answer.candidates, dedupe_key=dedupe_key,
-                   reply=reply, question_id=question_id, at=at)
+                   reply=reply, question_id=question_id, at=at,
+                   understood=normalize(answer.understood_as) if answer.understood_as else None)
         self.writer.submit(lambda question_log: question_log.record(**row))
 
     # --------------------------------------------------------- retries, paging
@@ -212,6 +243,8 @@ class Conversation:
             return 0
         self.writer.flush(5.0)
         self._pages.pop((channel, user_hash))
+        if self.contexts is not None:
+            self.contexts.forget_user(user_hash)
         return self.store.log.delete_user(user_hash)
 
     # --------------------------------------------------------------- lifecycle

@@ -26,7 +26,9 @@ _STRIP = re.compile(r"[\s\W_]+")
 
 @dataclass
 class Group:
-    """Similar questions. ``texts`` are distinct normalised questions, most asked first."""
+    """Similar questions. ``texts`` are distinct normalised questions, most asked first: for a
+    follow-up the question understood from the conversation (「2019年宛城区脱贫多少人」), which is
+    what was answered; ``asked_as`` maps such a text to what the resident typed (「那去年呢」)."""
 
     id: str
     count: int = 0
@@ -34,6 +36,7 @@ class Group:
     texts: list[str] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
     question_ids: list[int] = field(default_factory=list)
+    asked_as: dict[str, str] = field(default_factory=dict)
     _counts: Counter = field(default_factory=Counter, repr=False)
 
 
@@ -45,15 +48,16 @@ def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -
     # questions, so this skips most segmentation and comparisons.
     seen: dict[str, Group | None] = {}
     for q in sorted(questions, key=lambda q: q.id):
-        target = seen.get(q.text_norm)
+        text = q.understood or q.text_norm
+        target = seen.get(text)
         if target is None:
-            if q.text_norm in seen:
+            if text in seen:
                 continue
-            key = _STRIP.sub("", q.text_norm)
+            key = _STRIP.sub("", text)
             if not key:
-                seen[q.text_norm] = None
+                seen[text] = None
                 continue
-            content = segmenter.content_words(q.text_norm)
+            content = segmenter.content_words(text)
             words = " ".join(sorted(content))
             nouns = " ".join(sorted(w for w in content if len(w) >= 2 and segmenter.is_noun(w)))
             for group, rep_key, rep_words, rep_nouns in groups:
@@ -65,11 +69,13 @@ def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -
             if target is None:
                 target = Group(id=f"G{q.id}")
                 groups.append((target, key, words, nouns))
-            seen[q.text_norm] = target
+            seen[text] = target
         target.count += 1
         target.question_ids.append(q.id)
         target.last_at = max(target.last_at, q.at)
-        target._counts[q.text_norm] += 1
+        target._counts[text] += 1
+        if q.understood and q.understood != q.text_norm:
+            target.asked_as.setdefault(text, q.text_norm)
         target.outcomes[q.outcome] += 1
     out = []
     for group, _, _, _ in groups:

@@ -57,9 +57,9 @@ class Answer:
         suggestions: at most :data:`MAX_SUGGESTIONS` questions to offer (FAQ entries when
             ``suggestion_ids`` has their ids, example questions otherwise).
         outcome: for the log: "answered", "hedged", "suggested", "unanswered", "off_topic",
-            "smalltalk", "invalid".
+            "smalltalk", "invalid", "clarify".
         reason: why there is no quote: "empty", "not_text", "off_topic", "no_answer",
-            "did_you_mean", or the small-talk kind ("greeting", "identity", "thanks", "bye",
+            "did_you_mean", "clarify" (a fragment: the reply says what to add), or the small-talk kind ("greeting", "identity", "thanks", "bye",
             "ack"); None for answers.
         hedge: the match is uncertain (the quote is shown with a hedge line).
         truncated_at: the question was cut to this many characters (None: whole).

@@ -95,7 +95,7 @@ def test_answer_citation_in_italics_and_keyboard():
 def test_refusal_keeps_its_contact_line_and_long_ids_are_dropped():
     refusal = _answer(kind="none", citations=[], reason="did_you_mean", outcome="suggested",
                       suggestion_ids=["F" + "9" * 70])
-    assert REPLIES.text(refusal) == "您是不是想问：\n1. 甲？\n\n请拨打12345。"
+    assert REPLIES.text(refusal) == "您是不是想问：\n1. 甲？\n（回复数字即可选择）\n\n请拨打12345。"
     assert answer_blocks(refusal, REPLIES) == [("您是不是想问下面这些问题？也可以换个说法再问。\n\n请拨打12345。", None)]
     assert answer_keyboard(refusal, 7) is None  # the 72-byte callback data would be rejected
     smalltalk = _answer(kind="smalltalk", citations=[], suggestions=[], suggestion_ids=[], reason="thanks")

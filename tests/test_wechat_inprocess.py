@@ -109,7 +109,7 @@ def test_service_failure_gives_success_not_500(runtime, settings):
 
     runtime.service.answer = broken
     with TestClient(build_app(runtime, configured(settings))) as client:
-        r = client.post("/wechat", params=h.signed(), content=h.text_xml("oBoom", "问题", 9300000003).encode())
+        r = client.post("/wechat", params=h.signed(), content=h.text_xml("oBoom", h.QUESTION, 9300000003).encode())
         assert r.status_code == 200 and r.text == "success"
 
 

@@ -3,8 +3,8 @@
 :class:`Store` opens the file, migrates the user-data schema and exposes one object per
 concern: ``passages`` (the rebuildable index), ``documents`` (one document at a time, validity
 settings), ``faq`` (curated entries), ``log`` (questions, feedback, reply dedupe, paging),
-``accounts`` (staff console logins), ``reports`` (console statistics and audit reads), plus the
-cross-process reindex lock.
+``contexts`` (conversation frames for follow-ups), ``accounts`` (staff console logins),
+``reports`` (console statistics and audit reads), plus the cross-process reindex lock.
 """
 
 from __future__ import annotations
@@ -52,12 +52,14 @@ class Store:
         self.documents = DocumentCatalog(self.db)
         from qa.store.accounts import AccountRows
         from qa.store.faq_rows import FaqRows
+        from qa.store.contexts import ConversationContexts
         from qa.store.log import QuestionLog
         from qa.store.reports import Reports
         self.faq = FaqRows(self.db)
         self.log = QuestionLog(self.db)
         self.accounts = AccountRows(self.db)
         self.reports = Reports(self.db)
+        self.contexts = ConversationContexts(self.db)
 
     @property
     def path(self) -> Path:

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from qa.store.db import Database
 
 
+def _epoch(iso: str) -> float:
+    """Seconds since 1970 of a UTC ``YYYY-MM-DD[THH:MM:SSZ]`` string."""
+    import calendar
+
+    fmt = "%Y-%m-%dT%H:%M:%SZ" if "T" in iso else "%Y-%m-%d"
+    return float(calendar.timegm(time.strptime(iso, fmt)))
+
+
 def utc_now() -> str:
     """Current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -32,6 +40,7 @@ class LoggedQuestion:
     confidence: float
     faq_id: str | None
     candidates: list
+    understood: str | None = None
 
 
 class QuestionLog:
@@ -43,7 +52,7 @@ class QuestionLog:
     def record(self, *, channel: str, user_hash: str | None, text_norm: str, kind: str, outcome: str,
                confidence: float, faq_id: str | None, doc_id: str | None, candidates: list,
                dedupe_key: str | None = None, reply: str | None = None, question_id: int | None = None,
-               at: str | None = None) -> int:
+               at: str | None = None, understood: str | None = None) -> int:
         """Log one answered question; with ``dedupe_key`` also cache ``reply`` for retries,
         in the same transaction. Returns the question id.
 
@@ -52,6 +61,8 @@ class QuestionLog:
                 written, so a reply can carry it); None lets SQLite choose. An id already taken
                 (a collision of two allocators) falls back to SQLite's choice.
             at: the UTC time the question arrived (default: now).
+            understood: the question actually answered when it differs from the text (a
+                follow-up rewritten from the conversation's context), normalised.
 
         Raises:
             qa.store.StoreError: the database stayed locked.
@@ -59,9 +70,9 @@ class QuestionLog:
         """
         with self.db.write() as conn:
             values = (at or utc_now(), channel, user_hash, text_norm[:2000], kind, outcome, round(confidence, 4),
-                      faq_id, doc_id, json.dumps(candidates, ensure_ascii=False))
+                      faq_id, doc_id, json.dumps(candidates, ensure_ascii=False), understood and understood[:2000])
             sql = ("INSERT INTO questions(id, at, channel, user_hash, text_norm, kind, outcome, confidence, faq_id, "
-                   "doc_id, candidates) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                   "doc_id, candidates, understood) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
             try:
                 cur = conn.execute(sql, (question_id, *values))
             except sqlite3.IntegrityError:
@@ -107,11 +118,11 @@ class QuestionLog:
                                    (channel, user_hash)).fetchone()
         return row[0] if row else None
 
-    _COLUMNS = "id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates"
+    _COLUMNS = "id, at, channel, text_norm, kind, outcome, confidence, faq_id, candidates, understood"
 
     @staticmethod
     def _logged(r) -> LoggedQuestion:
-        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
+        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[9])
 
     @staticmethod
     def _since(select: str, since: str, outcomes: tuple[str, ...] | None) -> tuple[str, list]:
@@ -160,6 +171,7 @@ class QuestionLog:
             n = conn.execute("DELETE FROM questions WHERE user_hash=?", (user_hash,)).rowcount
             n += conn.execute("DELETE FROM replies WHERE user_hash=?", (user_hash,)).rowcount
             n += conn.execute("DELETE FROM pages WHERE user_hash=?", (user_hash,)).rowcount
+            n += conn.execute("DELETE FROM contexts WHERE user_hash=?", (user_hash,)).rowcount
         return n
 
     def purge_before(self, cutoff: str) -> int:
@@ -168,6 +180,7 @@ class QuestionLog:
             n = conn.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
             n += conn.execute("DELETE FROM replies WHERE at < ?", (cutoff,)).rowcount
             n += conn.execute("DELETE FROM pages WHERE at < ?", (cutoff,)).rowcount
+            n += conn.execute("DELETE FROM contexts WHERE at < ?", (_epoch(cutoff),)).rowcount
         return n
 
     def audit(self, actor: str, action: str, detail: str = "") -> None:

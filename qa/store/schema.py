@@ -67,6 +67,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # covers the console's per-day, per-kind and FAQ-hit counts (no table reads)
         "CREATE INDEX IF NOT EXISTS questions_at_kind ON questions(at, kind, outcome, faq_id)",
     ),
+    (  # issue 12: conversation context for follow-ups and numbered picks; the understood question
+        """CREATE TABLE IF NOT EXISTS contexts (
+            scope TEXT NOT NULL, user_hash TEXT NOT NULL, frame TEXT NOT NULL, at REAL NOT NULL,
+            PRIMARY KEY (scope, user_hash))""",
+        "CREATE INDEX IF NOT EXISTS contexts_at ON contexts(at)",
+        "ALTER TABLE questions ADD COLUMN understood TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
