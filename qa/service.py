@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from qa import compose, explain, rank, smalltalk
 from qa.channel_support import ChannelSupport
 from qa.compose import Answer, Citation
+from qa.params import PARAMS
 from qa.query import MAX_QUESTION_CHARS, Query, analyse
 from qa.retrieve import PassageResult, PassageRetriever
 from qa.store import Store, StoreError
@@ -26,25 +27,20 @@ from qa.text import Segmenter, normalize, valid_unicode
 
 log = logging.getLogger(__name__)
 
-#: A passage with out-of-scope evidence (qa.rank.out_of_scope_evidence) needs at least this
-#: confidence; below HEDGE_BELOW it carries the hedge line. Chosen by comparing decision rules
-#: on the dev, own, FAQ-paraphrase, CMRC and DRCD sets (0.35 answered more Wikipedia questions,
-#: 0.6 refused more of our own out-of-scope traps; 0.45 balances them).
-ABSTAIN_BELOW = 0.45
-HEDGE_BELOW = 0.60
-#: Between this floor and ABSTAIN_BELOW a passage is still offered, with the hedge line, unless
-#: the match shows concrete out-of-scope evidence (qa.rank.out_of_scope_evidence). On the dev,
-#: own, CMRC and DRCD sets this keeps every out-of-scope refusal and answers 2-5 % more
-#: in-scope questions than a single threshold.
-ANSWER_FLOOR = 0.10
+#: Decision thresholds: the ``decision`` block of qa/params.json, chosen by the sweeps of
+#: bench/calibrate.py over data/eval/*.jsonl (see that block's ``source``). A passage with
+#: out-of-scope evidence (qa.rank.out_of_scope_evidence) needs ABSTAIN_BELOW; without it,
+#: ANSWER_FLOOR; below HEDGE_BELOW it carries the hedge line.
+ABSTAIN_BELOW = PARAMS.decision.abstain_below
+HEDGE_BELOW = PARAMS.decision.hedge_below
+ANSWER_FLOOR = PARAMS.decision.answer_floor
 #: Answers kept per (normalised question), valid until the index or the FAQ changes (both
 #: bump a version in the meta table that every answer checks). Residents ask the same few
 #: questions over and over; a hit costs one indexed read instead of ~3 ms of ranking.
 ANSWER_CACHE_SIZE = 4096
 #: An FAQ answer is preferred over a passage unless the passage is more confident by more
-#: than this: ties (within rounding noise) go to the FAQ, as issue 3 asks; a clearly more
-#: confident verbatim sentence of an article wins.
-FAQ_TIE = 0.05
+#: than this (qa/params.json ``decision.faq_tie``, chosen by bench/calibrate.py).
+FAQ_TIE = PARAMS.decision.faq_tie
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 
