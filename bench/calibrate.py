@@ -196,6 +196,8 @@ def print_holdout(cases, d, f, seed: int) -> None:
               f"answer_at {fk.answer_at} margin {fk.margin} clear {fk.answer_clear}")
         print(f"    fit half     {_row(calib_sweep.tally(halves[k], dk, fk))}")
         print(f"    held-out     {_row(calib_sweep.tally(halves[1 - k], dk, fk))}")
+        for name in calib_sweep.OWN_SETS:
+            print(f"      {name:16s} {_row(calib_sweep.tally([c for c in halves[1 - k] if c.set == name], dk, fk))}")
 
 
 def build(seed: int = SEED, l2: float = L2, cv: bool = True) -> dict:

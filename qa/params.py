@@ -64,7 +64,8 @@ class Provenance:
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """Constants inside the ranking features (:mod:`qa.features`).
+    """Constants inside the ranking features (:mod:`qa.features`); set by judgement in
+    bench/calib_blocks.py and written unchanged by bench/calibrate.py.
 
     Attributes:
         near_chars: characters (> 0) between a typed answer and a question term that still count
@@ -82,7 +83,9 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class RankingParams:
-    """Linear ranking score ``bias + sum(weights[f] * feature f)`` (score units).
+    """Linear ranking score ``bias + sum(weights[f] * feature f)`` (score units). Fitted by
+    bench/calibrate.py (listwise) on data/eval/{dev,own}_questions.jsonl against the seed article
+    plus CMRC 2018 / DRCD half-corpora; a few weights fixed by judgement (bench/calib_fit.py).
 
     Attributes:
         weights: one weight per name of :data:`RANKING_FEATURES`.
@@ -99,7 +102,8 @@ class RankingParams:
 
 @dataclass(frozen=True)
 class ConfidenceParams:
-    """Passage confidence ``sigmoid(bias + sum(weights[f] * x_f))`` over :data:`CONFIDENCE_FEATURES`."""
+    """Passage confidence ``sigmoid(bias + sum(weights[f] * x_f))`` over :data:`CONFIDENCE_FEATURES`;
+    fitted by bench/calibrate.py (logistic regression on the same questions as the ranking)."""
 
     weights: Mapping[str, float]
     bias: float
@@ -108,7 +112,9 @@ class ConfidenceParams:
 
 @dataclass(frozen=True)
 class DecisionParams:
-    """When a passage or an FAQ entry answers (see :meth:`qa.service.Service._answer_query`).
+    """When a passage or an FAQ entry answers (see :meth:`qa.service.Service._answer_query`);
+    swept by bench/calibrate.py over data/eval/*.jsonl and the CMRC/DRCD fit questions
+    (``evidence_coverage`` by judgement).
 
     Attributes:
         abstain_below: confidence (0..1) a passage with out-of-scope evidence needs.
@@ -130,7 +136,8 @@ class DecisionParams:
 
 @dataclass(frozen=True)
 class FaqScoringParams:
-    """Weights and penalties of the FAQ score (0..100 points, see :mod:`faq.matcher`).
+    """Weights and penalties of the FAQ score (0..100 points, see :mod:`faq.matcher`); set by
+    judgement with bench/faq_debug.py and bench/faq_bench.py, written by bench/calibrate.py.
 
     Attributes:
         pinyin_share: share of the sequence view taken by pinyin for short questions.
@@ -166,7 +173,9 @@ class FaqScoringParams:
 
 @dataclass(frozen=True)
 class FaqDecisionParams:
-    """FAQ decision lines (points 0..100) and the FAQ confidence curve.
+    """FAQ decision lines (points 0..100) and the FAQ confidence curve; ``answer_at``,
+    ``margin`` and ``answer_clear`` swept by bench/calibrate.py over data/eval/*.jsonl, the
+    rest set by judgement (bench/calib_blocks.py).
 
     Attributes:
         answer_at: answer line of short questions; rises to ``long_answer_at`` for long statements.
