@@ -62,7 +62,8 @@ def product_files() -> list[Path]:
 
 def rank_files() -> list[Path]:
     """Data of the ranking and confidence fits."""
-    external = [EVAL_DATA / folder / f"{kind}.jsonl" for folder in CORPORA.values() for kind in ("passages", "questions")]
+    external = [EVAL_DATA / folder / f"{kind}.jsonl"
+                for folder in CORPORA.values() for kind in ("passages", "questions")]
     return [EVAL / f"{name}.jsonl" for name in RANK_SETS] + external + product_files()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.params import CONFIDENCE_FEATURES, RANKING_FEATURES
+from qa.params_schema import CONFIDENCE_FEATURES, RANKING_FEATURES
 
 FEATURES = list(RANKING_FEATURES)
 CONF_FEATURES = list(CONFIDENCE_FEATURES)

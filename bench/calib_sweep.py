@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from faq.result import decide
 from qa import rank, smalltalk
-from qa.params import DecisionParams, FaqDecisionParams
+from qa.params_schema import DecisionParams, FaqDecisionParams
 from qa.query import analyse
 from qa.text import normalize
 

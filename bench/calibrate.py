@@ -81,7 +81,8 @@ def fit_blocks(groups, sets: list[str], seed: int, l2: float, cv: bool) -> tuple
     print("in-sample, answering at confidence >= t (top-1 candidate right / out-of-scope refused):")
     for name in dict.fromkeys(sets):
         sub = [p for p, s in zip(points, sets) if s == name]
-        cells = "  ".join(f"t={t}: {calib_fit.accuracy_at(sub, t)[0 if sub[0][2] else 1]:.3f}" for t in (0.0, 0.3, 0.4, 0.5))
+        column = 0 if sub[0][2] else 1
+        cells = "  ".join(f"t={t}: {calib_fit.accuracy_at(sub, t)[column]:.3f}" for t in (0.0, 0.3, 0.4, 0.5))
         print(f"  {name:16s} {cells}  ({'accuracy' if sub[0][2] else 'abstention'}, {len(sub)} questions)")
     if cv:
         for t, (acc, abst) in calib_fit.cross_validate(groups, l2, rng(seed, "cv-folds")).items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qa.params import PARAMS, FaqDecisionParams
+from qa.params import PARAMS
+from qa.params_schema import FaqDecisionParams
 from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
 
@@ -16,13 +17,14 @@ RELATED_AT = PARAMS.faq_decision.related_at
 
 
 def length_blend(key_chars: int) -> float:
-    """``lam`` of faq/matcher.py's docstring, 0..1: 0 up to ``faq_scoring.short_chars`` characters of the question's
-    key, 1 from ``long_chars``, linear between."""
+    """``lam`` of faq/matcher.py's docstring, 0..1, for a question key of ``key_chars``
+    characters: 0 up to ``faq_scoring.short_chars``, 1 from ``long_chars``, linear between."""
     short, long = PARAMS.faq_scoring.short_chars, PARAMS.faq_scoring.long_chars
     return min(max((key_chars - short) / (long - short), 0.0), 1.0)
 
 
-def decide(score: float, margin: float, lam: float, lines: FaqDecisionParams = PARAMS.faq_decision) -> tuple[str, float]:
+def decide(score: float, margin: float, lam: float,
+           lines: FaqDecisionParams = PARAMS.faq_decision) -> tuple[str, float]:
     """(decision, confidence) for the best entry's ``score`` (0..100 points) and its ``margin``
     over the runner-up entry (points), for a question of length blend ``lam`` (0..1), with the
     decision lines ``lines`` (default: ``faq_decision`` of qa/params.json; bench/calibrate.py

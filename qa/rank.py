@@ -33,7 +33,8 @@ from qa.features import (  # noqa: F401  (re-exported: the ranker's vocabulary)
     title_named,
     weigh_terms,
 )
-from qa.params import CONFIDENCE_FEATURES, PARAMS, ConfidenceParams, RankingParams
+from qa.params import PARAMS
+from qa.params_schema import CONFIDENCE_FEATURES, ConfidenceParams, RankingParams
 from qa.query import Query
 
 

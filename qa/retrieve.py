@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from qa import rank
-from qa.params import PARAMS, Params
+from qa.params import PARAMS
+from qa.params_schema import Params
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
 from qa.text import normalize, pinyin

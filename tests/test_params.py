@@ -12,15 +12,8 @@ from types import MappingProxyType
 
 import pytest
 
-from qa.params import (
-    CONFIDENCE_FEATURES,
-    DEFAULT_PATH,
-    PARAMS,
-    RANKING_FEATURES,
-    ParamsError,
-    load_params,
-    parse_params,
-)
+from qa.params import DEFAULT_PATH, PARAMS, ParamsError, load_params, parse_params
+from qa.params_schema import CONFIDENCE_FEATURES, RANKING_FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKS = ("features", "ranking", "confidence", "decision", "faq_scoring", "faq_decision")
@@ -176,7 +169,8 @@ def test_features_are_the_ones_the_params_weigh(runtime):
     from qa.query import analyse
     from qa.text import normalize
 
-    result = runtime.service.retriever.retrieve(analyse(normalize("宛城区2020年脱贫多少人"), runtime.segmenter))
+    query = analyse(normalize("宛城区2020年脱贫多少人"), runtime.segmenter)
+    result = runtime.service.retriever.retrieve(query)
     assert tuple(result.ranked[0].features) == RANKING_FEATURES
     assert set(CONFIDENCE_FEATURES) - {"margin"} <= set(RANKING_FEATURES)
 
