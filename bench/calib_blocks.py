@@ -23,7 +23,8 @@ SWEEP_METHOD = (
     "hedge_below = lowest confidence from which passage answers on the dev and own sets are right >= 90 %; "
     "evidence_coverage set by judgement (0.4 of the question's weight); seed = hold-out split and fit sample")
 FAQ_SWEEP_METHOD = (
-    "swept (bench/calib_sweep.py): (answer_at, margin) jointly, then answer_clear, with the objective of the "
+    "swept (bench/calib_sweep.py): (answer_at, margin) jointly, then answer_clear (highest of its plateau), "
+    "with the objective of the "
     "decision block over data/eval/{dev_questions,own_questions,faq_paraphrases}.jsonl; long_answer_at "
     "(PAWS-X hard negatives, bench/faq_bench.py), suggest_at, related_at and the confidence curve "
     "(conf_*: about 0.68 on the answer line) set by judgement; seed = hold-out split only")
