@@ -1,27 +1,40 @@
-"""Fit the ranking weights and the confidence curve of qa/rank.py by logistic regression.
+"""Regenerate qa/params.json: fit the ranking and confidence blocks, sweep the thresholds.
 
-Data: every candidate sentence the retriever produces for the project's own question sets
-(data/eval/*.jsonl) on the seed article, plus two more corpora built from the even-numbered
-passages of CMRC 2018 dev and DRCD dev: their questions are in scope, the questions on the
-odd-numbered passages are realistic "not in the corpus" negatives. A candidate is positive
-when it contains an expected answer string of an in-scope question. CMRC questions asked
-against the seed article add more negatives. Only general features are fitted; nothing
-about a dataset's answers enters the product.
+Deterministic: the fits start from a FIXED start (zeros plus the judgement weights of
+bench/calib_fit.py), never from the committed file, and every random choice (which CMRC/DRCD
+questions, the cross-validation folds, the hold-out split) comes from ``--seed``. Indexes are
+built fresh in a temporary directory on every run.
 
-The fitted linear score doubles as the ranking score and, through the sigmoid, as the
-confidence. The script prints the WEIGHTS/BIAS block to paste into qa/rank.py and reports
-5-fold cross-validated accuracy so the numbers are not only in-sample.
+1. Ranking weights (listwise) and the confidence model (logistic) on every candidate sentence
+   the retriever produces for data/eval/{dev,own}_questions.jsonl on the seed article, plus
+   half-corpora of CMRC 2018 dev and DRCD dev (../shared/eval-data): questions on the indexed
+   even-numbered passages are in scope, questions on the odd ones are out of scope; 60 CMRC
+   questions asked against the seed article add negatives (bench/calib_data.py, calib_fit.py).
+   5-fold cross-validated figures are printed as the hold-out check.
+2. With those numbers, the passage thresholds (abstain_below, answer_floor, faq_tie,
+   hedge_below) and the FAQ lines (answer_at, margin, answer_clear) are swept over
+   data/eval/{dev_questions,own_questions,faq_paraphrases}.jsonl (bench/calib_sweep.py); the
+   tables are printed, and a 2-fold hold-out (choose on one half, score the other) too.
+3. Everything else (feature constants, FAQ scoring weights, the other FAQ lines) is set by
+   judgement in bench/calib_blocks.py and written unchanged.
 
-Usage: python bench/calibrate.py [--extra-negatives 300] [--l2 0.01]
+Usage:
+    python3 bench/calibrate.py            # print the tables, the file it would write and the diff
+    python3 bench/calibrate.py --write    # also write qa/params.json
+    python3 bench/calibrate.py --no-cv    # skip the 5-fold CV of the ranking fit (faster)
+
+Takes about 1.5 min on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import random
-import shutil
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,245 +42,203 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.evaluate import load_questions  # noqa: E402
-from app.runtime import open_runtime  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from qa import rank  # noqa: E402
-from qa.query import analyse  # noqa: E402
-from qa.smalltalk import strip_greeting  # noqa: E402
-from qa.text import normalize  # noqa: E402
+from bench import calib_blocks, calib_data, calib_fit, calib_sweep  # noqa: E402
+from qa.params import DEFAULT_PATH, parse_params  # noqa: E402
 
-FEATURES = list(rank.WEIGHTS)
-#: Weights fixed by judgement rather than fitted: these signals occur in too few of our
-#: questions for the regression to weigh them, but each one alone means "not in the corpus".
-FIXED = {"year_absent": -3.0, "unknown_noun": -1.5, "place_conflict": -2.0}
-CONF_FEATURES = list(rank.CONFIDENCE_WEIGHTS)
-CONF_FIXED = {"year_absent": -5.0, "unknown_noun": -1.5, "place_conflict": -2.0, "type_missing": -1.0}
-SETS = [ROOT / "data/eval/dev_questions.jsonl", ROOT / "data/eval/own_questions.jsonl"]
+#: Seed of every random choice (question samples, CV folds, hold-out split).
+SEED = 20261201
+#: L2 regularisation of both fits.
+L2 = 0.003
 
 
-def half_corpus(runtime, name: str, limit_in: int, limit_out: int, rebuild: bool):
-    """(retriever over the even-numbered passages of dataset ``name``, rows): in-scope rows are
-    questions on those passages; out-of-scope rows are questions on the odd-numbered passages
-    (in-domain questions the corpus cannot answer)."""
-    from bench import datasets
-    from qa.indexer import reindex
+def rng(seed: int, purpose: str) -> random.Random:
+    """An independent, reproducible random stream per purpose."""
+    return random.Random(f"{seed}:{purpose}")
+
+
+def collect_groups(work: Path, seed: int) -> tuple[list, list[str]]:
+    """(groups, set name per group) of the ranking fit, on fresh indexes under ``work``."""
+    runtime = calib_data.seed_runtime(work / "seed.db")
+    try:
+        rows = calib_data.set_rows(calib_data.RANK_SETS) + calib_data.seed_negatives(rng(seed, "seed-negatives"))
+        groups = calib_data.collect(runtime, rows, runtime.service.retriever, calib_data.HOME_WEIGHT)
+        sets = [r["set"] for r in rows]
+        for name in calib_data.CORPORA:
+            retriever, extra = calib_data.half_corpus(runtime, name, work, rng(seed, f"corpus-{name}"))
+            groups += calib_data.collect(runtime, extra, retriever, 1.0)
+            sets += [r["set"] for r in extra]
+    finally:
+        runtime.close()
+    return groups, sets
+
+
+def fit_blocks(groups, sets: list[str], seed: int, l2: float, cv: bool) -> tuple[dict, dict]:
+    """(ranking block, confidence block), numbers rounded as written."""
+    w, b = calib_fit.fit_ranking(groups, l2)
+    cw, cb = calib_fit.fit_confidence(calib_fit.top_features(groups, w, b), l2)
+    points = calib_fit.top1_confidence(groups, w, b, cw, cb)
+    print(f"ranking fit: {len(groups)} questions ({sum(1 for g in groups if g[2])} in scope)")
+    print("in-sample, answering at confidence >= t (top-1 candidate right / out-of-scope refused):")
+    for name in dict.fromkeys(sets):
+        sub = [p for p, s in zip(points, sets) if s == name]
+        column = 0 if sub[0][2] else 1
+        cells = "  ".join(f"t={t}: {calib_fit.accuracy_at(sub, t)[column]:.3f}" for t in (0.0, 0.3, 0.4, 0.5))
+        print(f"  {name:16s} {cells}  ({'accuracy' if sub[0][2] else 'abstention'}, {len(sub)} questions)")
+    if cv:
+        for t, (acc, abst) in calib_fit.cross_validate(groups, l2, rng(seed, "cv-folds")).items():
+            print(f"5-fold CV (held out) t={t}: in-scope accuracy {acc:.3f}, out-of-scope abstention {abst:.3f}")
+    source = calib_blocks.provenance(calib_blocks.RANK_METHOD, calib_data.hashes(calib_data.rank_files()), seed)
+    ranking = {"weights": dict(zip(calib_fit.FEATURES, map(calib_blocks.num, w))), "bias": calib_blocks.num(b),
+               "margin_scale": calib_fit.MARGIN_SCALE, "source": source}
+    confidence = {"weights": dict(zip(calib_fit.CONF_FEATURES, map(calib_blocks.num, cw))),
+                  "bias": calib_blocks.num(cb), "source": source}
+    return ranking, confidence
+
+
+def own_cases(params, work: Path) -> list:
+    """Sweep cases of data/eval/{dev_questions,own_questions,faq_paraphrases}.jsonl, answered by a
+    fresh seed index with ``params`` (a :class:`qa.params.Params`)."""
+    from faq.matcher import FaqMatcher
     from qa.retrieve import PassageRetriever
-    from qa.store import Store
 
-    data = datasets.load(name)
-    even = {p["pid"] for i, p in enumerate(data.passages) if i % 2 == 0}
-    work = ROOT / "bench/out/calib" / name
-    db = work.with_suffix(".db")
-    if rebuild or not db.exists():
-        if work.exists():
-            shutil.rmtree(work)
-        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
-            path.unlink(missing_ok=True)
-        datasets.write_articles(work, [p for p in data.passages if p["pid"] in even])
-        reindex(Store(db), work, runtime.segmenter)
-    store = Store(db)
-    retriever = PassageRetriever(store.passages, persons=runtime.segmenter.persons, places=runtime.segmenter.places,
-                                 is_word=runtime.segmenter.is_word)
-    rng = random.Random(5)
-    inside = [q for q in data.questions if q["pid"] in even]
-    outside = [q for q in data.questions if q["pid"] not in even]
-    rng.shuffle(inside)
-    rng.shuffle(outside)
-    rows = [{"question": q["question"], "scope": "in", "expect_any": q["answers"], "set": f"{name}-in"}
-            for q in inside[:limit_in]]
-    rows += [{"question": q["question"], "scope": "out", "set": f"{name}-out"} for q in outside[:limit_out]]
-    return retriever, rows
+    runtime = calib_data.seed_runtime(work / "sweep.db")
+    try:
+        seg = runtime.segmenter
+        retriever = PassageRetriever(runtime.store.passages, persons=seg.persons, places=seg.places,
+                                     is_word=seg.is_word, params=params)
+        matcher = FaqMatcher(runtime.store.faq.all(status="active"), seg)
+        return calib_sweep.analyse_rows(runtime.store, seg, retriever, matcher,
+                                        calib_data.set_rows(calib_data.SWEEP_SETS), calib_data.HOME_WEIGHT)
+    finally:
+        runtime.close()
 
 
-#: The product's own domain counts this many times a Wikipedia question when fitting.
-HOME_WEIGHT = 4.0
+def fit_cases(groups, sets: list[str], params) -> list:
+    """Sweep cases of the CMRC/DRCD fit questions, scored with ``params`` (rounded numbers)."""
+    keep = [i for i, s in enumerate(sets) if s.split("-")[0] in calib_data.CORPORA]
+    r, c = params.ranking, params.confidence
+    w = np.array([r.weights[f] for f in calib_fit.FEATURES])
+    cw = [c.weights[f] for f in calib_fit.CONF_FEATURES]
+    return calib_sweep.cases_from_groups([groups[i] for i in keep], [sets[i] for i in keep], w, r.bias, cw, c.bias,
+                                         r.margin_scale, calib_fit.FEATURES, calib_fit.CONF_FEATURES)
 
 
-def collect(runtime, rows, retriever=None, weight: float = HOME_WEIGHT):
-    """[(question index, feature matrix, labels, in_scope, weight)] per question."""
-    retriever = retriever or runtime.service.retriever
-    out = []
-    for i, row in enumerate(rows):
-        query = analyse(strip_greeting(normalize(row["question"])), runtime.segmenter)
-        result = retriever.retrieve(query)
-        if result is None:
-            out.append((i, np.zeros((0, len(FEATURES))), np.zeros(0), row["scope"] == "in", weight))
-            continue
-        expected = (row.get("expect_any") or []) + (row.get("expect_all") or [])
-        feats, labels = [], []
-        for cand in result.ranked:
-            text = result.rows[cand.key].text
-            feats.append([cand.features[f] for f in FEATURES])
-            labels.append(1.0 if row["scope"] == "in" and any(e in text for e in expected) else 0.0)
-        out.append((i, np.array(feats), np.array(labels), row["scope"] == "in", weight))
-    return out
+def decision_blocks(d, f, seed: int) -> tuple[dict, dict]:
+    """The decision and faq_decision blocks for swept ``d`` and ``f``."""
+    source = calib_blocks.provenance(calib_blocks.SWEEP_METHOD, calib_data.hashes(calib_data.sweep_files()), seed)
+    decision = {k: calib_blocks.num(getattr(d, k)) for k in calib_blocks.DECISION_KEYS}
+    decision["source"] = source
+    faq = {k: calib_blocks.num(getattr(f, k)) for k in calib_blocks.FAQ_DECISION_KEYS}
+    faq["source"] = dict(source, method=calib_blocks.FAQ_SWEEP_METHOD)
+    return decision, faq
 
 
-def fit(groups, l2: float, epochs: int = 1500, lr: float = 0.5):
-    """Listwise ranking weights: maximise, per in-scope question, the softmax probability of
-    its right candidates among all its candidates (ListNet top-1 cross-entropy, uniform over
-    the right ones). Question-level features (equal for every candidate) cancel out and stay
-    at FIXED / their current value."""
-    lists = [(x, y, wt) for _, x, y, in_scope, wt in groups if in_scope and len(x) and y.any() and not y.all()]
-    x = np.vstack([l[0] for l in lists])
-    y = np.concatenate([l[1] for l in lists])
-    sizes = np.array([len(l[1]) for l in lists])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    group = np.repeat(np.arange(len(lists)), sizes)
-    target = y / np.add.reduceat(y, starts)[group]
-    list_weight = np.array([l[2] for l in lists])
-    list_weight = list_weight / list_weight.mean()
-    row_weight = list_weight[group]
-    w = np.array([rank.WEIGHTS[f] for f in FEATURES], dtype=float)
-    fixed_mask = np.array([f in FIXED for f in FEATURES])
-    for f, v in FIXED.items():
-        w[FEATURES.index(f)] = v
-    for _ in range(epochs):
-        s = x @ w
-        s -= np.maximum.reduceat(s, starts)[group]
-        e = np.exp(s)
-        p = e / np.add.reduceat(e, starts)[group]
-        grad = x.T @ ((p - target) * row_weight) / len(lists) + l2 * w
-        grad[fixed_mask] = 0.0
-        w -= lr * grad
-    return w, 0.0
+def refit_faq_blocks(doc: dict, work: Path) -> tuple[dict, dict]:
+    """The fast path tests/test_params.py runs: with the ranking, confidence and passage
+    thresholds of ``doc`` (a params document), sweep the FAQ lines, faq_tie and hedge_below on
+    the own sets again. CMRC/DRCD questions never reach the FAQ, so leaving them out changes no
+    choice. Returns (decision block, faq_decision block)."""
+    params = parse_params(doc, "params")
+    seed = params.decision.source.seed
+    start_f = parse_params(calib_blocks.document(doc["blocks"]["ranking"], doc["blocks"]["confidence"])).faq_decision
+    start_d = replace(params.decision, faq_tie=calib_blocks.DECISION_START["faq_tie"],
+                      hedge_below=calib_blocks.DECISION_START["hedge_below"])
+    d, f = calib_sweep.sweep_faq(own_cases(params, work), start_d, start_f, [])
+    return decision_blocks(d, f, seed)
 
 
-def _logistic(x, y, w_sample, names, fixed, l2, epochs, lr):
-    fixed_mask = np.array([f in fixed for f in names])
-    w = np.array([fixed.get(f, 0.0) for f in names])
-    b = 0.0
-    for _ in range(epochs):
-        z = x @ w + b
-        p = 1 / (1 + np.exp(-z))
-        g = (p - y) * w_sample
-        step = lr * (x.T @ g / len(y) + l2 * w)
-        step[fixed_mask] = 0.0
-        w -= step
-        b -= lr * g.mean()
-    return w, b
+def _row(t: calib_sweep.Tally) -> str:
+    return (f"in-scope {t.in_right:3d}/{t.in_total} ({t.in_right / max(t.in_total, 1):.3f})  "
+            f"out-of-scope refused {t.out_right:3d}/{t.out_total} ({t.out_right / max(t.out_total, 1):.3f})  "
+            f"wrong {t.wrong:3d}  FAQ false accepts {t.faq_false:2d}  utility {t.utility:6.1f}")
 
 
-def top_features(groups, w, b):
-    """Per question: (confidence feature vector of the top candidate, top is right, in scope)."""
-    out = []
-    for _, x, y, in_scope, weight in groups:
-        if len(x) == 0:
-            out.append((np.zeros(len(CONF_FEATURES)), 0.0, in_scope))
-            continue
-        scores = x @ w + b
-        order = np.argsort(-scores)
-        top = order[0]
-        gap = scores[top] - scores[order[1]] if len(order) > 1 else rank.MARGIN_SCALE
-        feats = dict(zip(FEATURES, x[top]))
-        feats["margin"] = min(max(gap, 0.0), rank.MARGIN_SCALE) / rank.MARGIN_SCALE
-        out.append((np.array([feats[f] for f in CONF_FEATURES]), float(y[top]), in_scope))
-    return out
-
-
-def fit_confidence(tops, l2: float):
-    x = np.vstack([t[0] for t in tops])
-    y = np.array([t[1] for t in tops])
-    w_sample = np.where(y == 1, (y == 0).sum() / max((y == 1).sum(), 1), 1.0)  # balance classes
-    w_sample = w_sample / w_sample.mean()
-    return _logistic(x, y, w_sample, CONF_FEATURES, CONF_FIXED, l2, 6000, 0.5)
-
-
-def evaluate(groups, w, b, threshold: float, cw=None, cb=None):
-    in_right = in_total = out_right = out_total = 0
-    for _, x, y, in_scope, _weight in groups:
-        if len(x) == 0:
-            conf, right = 0.0, False
-        else:
-            scores = x @ w + b
-            top = int(np.argmax(scores))
-            right = bool(y[top])
-            if cw is None:
-                conf = 1 / (1 + np.exp(-scores[top]))
+def print_tables(tables) -> None:
+    """Each sweep as a table; a joint (x, y) sweep shows, per x, the best y (and the chosen row)."""
+    for title, header, rows in tables:
+        print(f"\nsweep: {title}")
+        if rows and isinstance(rows[0][0], tuple):
+            best: dict = {}
+            for setting, t, chosen in rows:
+                key = setting[0]
+                if chosen or key not in best or (not best[key][2] and t.utility > best[key][1].utility):
+                    best[key] = (setting, t, chosen)
+            rows = list(best.values())
+            header += " (best per first value)"
+        for setting, t, chosen in rows:
+            label = " ".join(str(v) for v in setting) if isinstance(setting, tuple) else str(setting)
+            if isinstance(t, tuple):  # hedge rows: (answered, right)
+                n, r = t
+                text = f"passage answers {n:3d}, right {r:3d} ({r / n if n else 0:.3f})"
             else:
-                feats = top_features([(0, x, y, in_scope, 1.0)], w, b)[0][0]
-                conf = 1 / (1 + np.exp(-(feats @ cw + cb)))
-        answered = conf >= threshold
-        if in_scope:
-            in_total += 1
-            in_right += answered and right
-        else:
-            out_total += 1
-            out_right += not answered
-    return in_right / max(in_total, 1), out_right / max(out_total, 1)
+                text = _row(t)
+            print(f"  {header}: {label:11s} {text}{'   <- chosen' if chosen else ''}")
+
+
+def print_per_set(cases, d, f) -> None:
+    print("\nchosen thresholds per set (replayed; `bot.py eval` agrees on the data/eval sets):")
+    for name in dict.fromkeys(c.set for c in cases):
+        print(f"  {name:16s} " + _row(calib_sweep.tally([c for c in cases if c.set == name], d, f)))
+
+
+def print_holdout(cases, d, f, seed: int) -> None:
+    """2-fold hold-out, stratified by set: choose on one half, score the other."""
+    halves: list[list] = [[], []]
+    for name in dict.fromkeys(c.set for c in cases):
+        subset = [c for c in cases if c.set == name]
+        order = list(range(len(subset)))
+        rng(seed, f"holdout-{name}").shuffle(order)
+        for j, i in enumerate(order):
+            halves[j % 2].append(subset[i])
+    print("\nhold-out (thresholds chosen on one half, scored on the other):")
+    for k in (0, 1):
+        dk, fk, _ = calib_sweep.sweep(halves[k], d, f)
+        print(f"  chosen on half {k}: abstain {dk.abstain_below} floor {dk.answer_floor} tie {dk.faq_tie} "
+              f"answer_at {fk.answer_at} margin {fk.margin} clear {fk.answer_clear}")
+        print(f"    fit half     {_row(calib_sweep.tally(halves[k], dk, fk))}")
+        print(f"    held-out     {_row(calib_sweep.tally(halves[1 - k], dk, fk))}")
+        for name in calib_sweep.OWN_SETS:
+            print(f"      {name:16s} {_row(calib_sweep.tally([c for c in halves[1 - k] if c.set == name], dk, fk))}")
+
+
+def build(seed: int = SEED, l2: float = L2, cv: bool = True) -> dict:
+    """The complete params document (see qa/params.py), with the tables printed."""
+    with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
+        work = Path(tmp)
+        groups, sets = collect_groups(work, seed)
+        ranking, confidence = fit_blocks(groups, sets, seed, l2, cv)
+        doc = calib_blocks.document(ranking, confidence)
+        params = parse_params(doc, "candidate params")
+        cases = own_cases(params, work) + fit_cases(groups, sets, params)
+    d, f, tables = calib_sweep.sweep(cases, params.decision, params.faq_decision)
+    print_tables(tables)
+    print_per_set(cases, d, f)
+    print_holdout(cases, params.decision, params.faq_decision, seed)
+    doc["blocks"]["decision"], doc["blocks"]["faq_decision"] = decision_blocks(d, f, seed)
+    parse_params(doc, "generated params")
+    return doc
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--extra-negatives", type=int, default=60, help="CMRC questions used as out-of-scope")
-    parser.add_argument("--l2", type=float, default=0.003)
-    parser.add_argument("--show", action="store_true", help="list the questions the fitted model gets wrong")
-    parser.add_argument("--corpora", default="cmrc,drcd", help="datasets whose even half becomes a calibration corpus")
-    parser.add_argument("--per-corpus", type=int, default=800, help="in-scope questions per corpus (half as many out)")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the calibration indexes")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_PATH.relative_to(ROOT)}")
+    parser.add_argument("--no-cv", action="store_true", help="skip the 5-fold CV of the ranking fit")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--l2", type=float, default=L2)
     args = parser.parse_args()
-    runtime = open_runtime(Settings.from_env())
-    rows = [dict(r, set=path.stem) for path in SETS for r in load_questions(path)]
-    cmrc = ROOT.parent / "shared/eval-data/cmrc2018_dev/questions.jsonl"
-    if args.extra_negatives and cmrc.exists():
-        extra = [json.loads(line) for line in cmrc.read_text(encoding="utf-8").splitlines()]
-        random.Random(7).shuffle(extra)
-        rows += [{"question": r["question"], "scope": "out", "set": "cmrc"} for r in extra[: args.extra_negatives]]
-    groups = collect(runtime, rows)
-    for name in [c for c in args.corpora.split(",") if c]:
-        retriever, extra_rows = half_corpus(runtime, name, args.per_corpus, args.per_corpus // 2, args.rebuild)
-        groups += collect(runtime, extra_rows, retriever, weight=1.0)
-        rows += extra_rows
-    w, b = fit(groups, args.l2)
-    print("WEIGHTS = {")
-    for name, value in zip(FEATURES, w):
-        print(f'    "{name}": {value:.2f},')
-    print("}")
-    print(f"BIAS = {b:.2f}")
-    cw, cb = fit_confidence(top_features(groups, w, b), args.l2)
-    print("CONFIDENCE_WEIGHTS = {")
-    for name, value in zip(CONF_FEATURES, cw):
-        print(f'    "{name}": {value:.2f},')
-    print("}")
-    print(f"CONFIDENCE_BIAS = {cb:.2f}")
-    for threshold in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):
-        acc, abst = evaluate(groups, w, b, threshold, cw, cb)
-        print(f"in-sample  threshold {threshold}: in-scope accuracy {acc:.3f}, out-of-scope abstention {abst:.3f}")
-    if args.show:
-        for (i, x, y, in_scope, _weight), row in zip(groups, rows):
-            if not len(x):
-                continue
-            scores = x @ w + b
-            top = int(np.argmax(scores))
-            feats = top_features([(0, x, y, in_scope, 1.0)], w, b)[0][0]
-            conf = 1 / (1 + np.exp(-(feats @ cw + cb)))
-            wrong = (in_scope and (not y[top] or conf < 0.5)) or (not in_scope and conf >= 0.5)
-            if wrong and row["set"] in ("dev_questions", "own_questions"):
-                print(f"  {row.get('id')}: {row['question']} conf={conf:.2f} right={bool(y[top])}")
-    for name in sorted({r["set"] for r in rows}):
-        subset = [g for g, r in zip(groups, rows) if r["set"] == name]
-        cells = []
-        for threshold in (0.0, 0.3, 0.4, 0.5):
-            acc, abst = evaluate(subset, w, b, threshold, cw, cb)
-            cells.append(f"t={threshold}: {acc if 'out' not in name and name != 'cmrc' else abst:.3f}")
-        print(f"  {name:16s} " + "  ".join(cells) + ("  (abstention)" if "out" in name or name == "cmrc" else ""))
-    # 5-fold cross-validation by question.
-    order = list(range(len(groups)))
-    random.Random(11).shuffle(order)
-    for threshold in (0.4, 0.5):
-        accs, absts = [], []
-        for k in range(5):
-            test = [groups[i] for i in order[k::5]]
-            train = [groups[i] for j, i in enumerate(order) if j % 5 != k]
-            wk, bk = fit(train, args.l2)
-            cwk, cbk = fit_confidence(top_features(train, wk, bk), args.l2)
-            acc, abst = evaluate(test, wk, bk, threshold, cwk, cbk)
-            accs.append(acc)
-            absts.append(abst)
-        print(f"5-fold CV  threshold {threshold}: in-scope accuracy {np.mean(accs):.3f}, "
-              f"out-of-scope abstention {np.mean(absts):.3f}")
-    runtime.close()
+    text = dumps(build(args.seed, args.l2, cv=not args.no_cv))
+    old = DEFAULT_PATH.read_text(encoding="utf-8") if DEFAULT_PATH.exists() else ""
+    print("\n" + text)
+    diff = list(difflib.unified_diff(old.splitlines(), text.splitlines(), "qa/params.json (committed)",
+                                     "qa/params.json (generated)", lineterm=""))
+    print("\n".join(diff) if diff else "no difference from the committed qa/params.json")
+    if args.write:
+        DEFAULT_PATH.write_text(text, encoding="utf-8")
+        print(f"wrote {DEFAULT_PATH}")
 
 
 if __name__ == "__main__":

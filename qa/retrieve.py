@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from qa import rank, validity
+from qa.params import PARAMS
+from qa.params_schema import Params
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
 from qa.store.documents import DocumentCatalog
@@ -76,11 +78,14 @@ class PassageRetriever:
 
     def __init__(self, index: PassageIndex, *, persons: frozenset[str] = frozenset(),
                  places: frozenset[str] = frozenset(), is_word=lambda word: True,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+                 today: Callable[[], dt.date] = dt.date.today, params: Params = PARAMS) -> None:
         """``persons`` / ``places``: words the segmenter's dictionary tags as person and place
         names (answer types 谁 and 哪里); ``is_word``: whether the dictionary knows a word
-        (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障)."""
+        (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障);
+        ``params``: ranking and confidence numbers (default: the committed qa/params.json;
+        bench/calibrate.py passes candidates)."""
         self.index = index
+        self.params = params
         self.persons, self.places = persons, places
         self.is_word = is_word
         self.catalog, self.today = DocumentCatalog(index.db), today
@@ -138,13 +143,14 @@ class PassageRetriever:
                            lead=row.seq == 0 and row.number == 1 and row.section is None)
             for row in rows.values()
         ]
-        ranked = rank.rank(query, terms, candidates)
+        ranked = rank.rank(query, terms, candidates, self.params.ranking)
         if not ranked:
             return None
         ranked, validity_notice = self._current_first(ranked, rows)
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
-        return PassageResult(sentences=chosen, confidence=rank.confidence(ranked), score=best.score,
+        conf = rank.confidence(ranked, self.params.confidence, self.params.ranking.margin_scale)
+        return PassageResult(sentences=chosen, confidence=conf, score=best.score,
                              features=best.features, ranked=ranked, rows=rows, terms=terms,
                              validity_notice=validity_notice)
 
