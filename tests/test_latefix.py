@@ -140,3 +140,132 @@ def test_secret_needs_the_app_id():
         Settings.from_env(environ=env, dotenv=Path("/nonexistent")).require_wechat()
     with pytest.raises(ConfigError, match="WECHAT_APP_SECRET"):
         Settings.from_env(environ={"WECHAT_APP_SECRET": "short"}, dotenv=Path("/nonexistent"))
+
+
+# --------------------------------------------------- item 3: another process holds the write lock
+LOCK_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('lock_holder', 'x')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def hold_write_lock(db_path, seconds: float) -> subprocess.Popen:
+    """Another process that holds SQLite's write lock (``BEGIN IMMEDIATE``) for ``seconds``;
+    returns once the lock is held."""
+    proc = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db_path), str(seconds)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def ask_concurrently(client, residents: list[str], msg_base: int, question: str = h.QUESTION):
+    """Each resident sends one text message at the same time; returns [(seconds, reply XML)]."""
+    results: list = [None] * len(residents)
+
+    def ask(i, user):
+        started = time.monotonic()
+        r = client.post("/wechat", params=h.signed(nonce=str(msg_base + i)),
+                        content=h.text_xml(user, question, msg_base + i).encode())
+        results[i] = (time.monotonic() - started, r.status_code, r.text)
+
+    threads = [threading.Thread(target=ask, args=(i, u)) for i, u in enumerate(residents)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def logged(runtime, residents: list[str]) -> list[int]:
+    """How many question rows (with a cached reply for retries) each resident has."""
+    conn = runtime.store.db.conn
+    counts = []
+    for user in residents:
+        user_hash = runtime.conversation.user_id("wechat", user)
+        questions = conn.execute("SELECT COUNT(*) FROM questions WHERE user_hash=?", (user_hash,)).fetchone()[0]
+        replies = conn.execute("SELECT COUNT(*) FROM replies r JOIN questions q ON q.id = r.question_id "
+                               "WHERE q.user_hash=?", (user_hash,)).fetchone()[0]
+        counts.append(questions if questions == replies else -1)
+    return counts
+
+
+def test_write_lock_held_by_another_process_delays_the_log_not_the_answers(runtime, settings, db_path):
+    """The tester's probe: another process holds the write lock for 10 s (here 6 s) while 8
+    residents ask; before the fix 0 of 8 got an answer."""
+    residents = [f"oLockResident{i:02d}" for i in range(8)]
+    app = build_app(runtime, configured(settings))  # the real deadline, 4.5 s
+    with TestClient(app) as client:
+        holder = hold_write_lock(db_path, 6.0)
+        try:
+            results = ask_concurrently(client, residents, 9410000000)
+            assert logged(runtime, residents) == [0] * 8  # the lock is still held: nothing written yet
+            assert client.get("/healthz").json()["question_log"]["pending"] > 0
+        finally:
+            holder.wait(30)
+        for seconds, status, body in results:
+            assert status == 200 and "2652" in parse_message(body)["Content"]
+            assert seconds < settings.answer_deadline_s
+        assert runtime.conversation.writer.flush(40)
+        assert logged(runtime, residents) == [1] * 8
+        # a retry of a message answered during the lock gets the same reply, and is not logged again
+        retry = client.post("/wechat", params=h.signed(nonce="9410000000"),
+                            content=h.text_xml(residents[0], h.QUESTION, 9410000000).encode())
+        assert parse_message(retry.text)["Content"] == parse_message(results[0][2])["Content"]
+    assert runtime.conversation.writer.flush(10)
+    assert logged(runtime, residents) == [1] * 8
+
+
+# ------------------------------------------------------------ item 4: full disk, read-only file
+def writer_connection(runtime):
+    """The log writer thread's own SQLite connection (captured by a job run on that thread)."""
+    found = []
+    runtime.conversation.writer.submit(lambda question_log: found.append(question_log.db.conn))
+    assert runtime.conversation.writer.flush(5)
+    return found[0]
+
+
+#: (pragma that makes the writer's connection fail like the condition, pragma that ends it,
+#: expected /healthz last_error). max_page_count at the current size gives SQLITE_FULL,
+#: "database or disk is full"; query_only gives SQLITE_READONLY, "attempt to write a readonly
+#: database" - the errors a full disk and a read-only file give.
+CONDITIONS = {
+    "disk_full": ("PRAGMA max_page_count=1", "PRAGMA max_page_count=1073741823"),
+    "read_only": ("PRAGMA query_only=1", "PRAGMA query_only=0"),
+}
+
+
+@pytest.mark.parametrize("condition", sorted(CONDITIONS))
+def test_failing_log_writes_keep_answers_flowing_and_show_on_healthz(runtime, settings, condition):
+    fail, recover = CONDITIONS[condition]
+    conn = writer_connection(runtime)
+    conn.execute(fail)
+    app = build_app(runtime, configured(settings))
+    everyone: list[str] = []
+    with TestClient(app) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        for round_ in range(6):  # a few pages fill up (disk_full) or the first write fails (read_only)
+            residents = [f"oFull{round_}{i}" for i in range(6)]
+            results = ask_concurrently(client, residents, 9420000000 + len(everyone))
+            everyone += residents
+            for seconds, status, body in results:
+                assert status == 200 and "2652" in parse_message(body)["Content"]
+                assert seconds < settings.answer_deadline_s
+            time.sleep(0.3)
+            health = client.get("/healthz")
+            if health.json()["question_log"]["failing"]:
+                break
+        body = health.json()
+        assert health.status_code == 200 and body["status"] == "degraded"
+        assert body["question_log"]["failing"] is True and body["question_log"]["last_error"] == condition
+        assert body["question_log"]["pending"] > 0
+        conn.execute(recover)  # space returns / the file is writable again
+        assert runtime.conversation.writer.flush(20)
+        body = client.get("/healthz").json()
+        assert body["status"] == "ok" and body["question_log"]["failing"] is False
+        assert body["question_log"]["pending"] == 0
+    assert logged(runtime, everyone) == [1] * len(everyone)
