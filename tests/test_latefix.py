@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -269,3 +270,84 @@ def test_failing_log_writes_keep_answers_flowing_and_show_on_healthz(runtime, se
         assert body["status"] == "ok" and body["question_log"]["failing"] is False
         assert body["question_log"]["pending"] == 0
     assert logged(runtime, everyone) == [1] * len(everyone)
+
+
+# ------------------------------------------- item 4: CLI messages tell full/read-only from damage
+DAMAGE_WORDS = ("已损坏", "备份", "backup", "restore")
+
+
+def sqlite_failure(tmp_path, condition: str) -> sqlite3.Error:
+    """The error real SQLite raises for ``condition`` on a real file."""
+    path = tmp_path / f"{condition}.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE t(x)")
+    try:
+        if condition == "disk_full":
+            conn.execute("PRAGMA max_page_count=1")
+            conn.execute("INSERT INTO t VALUES (randomblob(100000))")
+        elif condition == "read_only":
+            conn.close()
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn.execute("INSERT INTO t VALUES (1)")
+        else:
+            conn.close()
+            path.write_bytes(b"not a database" * 500)
+            sqlite3.connect(path).execute("SELECT * FROM sqlite_master").fetchall()
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError(f"{condition}: no error")
+
+
+@pytest.mark.parametrize("condition, words", [("disk_full", "磁盘已满"), ("read_only", "只读")])
+def test_full_or_read_only_is_not_called_damage(tmp_path, condition, words):
+    from qa.store.db import classify_error, describe_database_error
+
+    exc = sqlite_failure(tmp_path, condition)
+    assert classify_error(exc) == condition
+    message = describe_database_error(tmp_path / "index.db", exc)
+    assert words in message and "重试" in message and "不要删除" in message
+    assert not any(word in message for word in DAMAGE_WORDS)
+    damaged = describe_database_error(tmp_path / "index.db", sqlite_failure(tmp_path, "damaged"))
+    assert "已损坏" in damaged and "备份" in damaged
+
+
+def _private_mount_available() -> bool:
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+#: Runs in a private mount namespace (``unshare -rm``): a small tmpfs holds a copy of the
+#: database, filled to the given free space ("ro": remounted read-only); then `faq add`, then
+#: space returns (or the mount becomes writable) and `faq add` again, then `faq list`.
+_FULL_DISK_SCRIPT = r"""
+set -u
+D="$1"; DB="$2"; FREE="$3"; shift 3
+mount -t tmpfs -o size=$(( $(stat -c %s "$DB") + 4000000 )) tmpfs "$D" || exit 90
+cp "$DB" "$D/index.db"
+if [ "$FREE" = ro ]; then mount -o remount,ro "$D"; else
+  head -c 100000000 /dev/zero > "$D/filler" 2>/dev/null; truncate -s "-$FREE" "$D/filler"; fi
+"$@" faq add --question "磁盘满时能添加吗？" --answer "测试答案" --db "$D/index.db"; echo "exit=$?"
+if [ "$FREE" = ro ]; then mount -o remount,rw "$D"; else rm "$D/filler"; fi
+"$@" faq add --question "磁盘满时能添加吗？" --answer "测试答案" --db "$D/index.db" >/dev/null 2>&1; echo "exit=$?"
+"$@" faq list --db "$D/index.db" | grep -c "磁盘满时能添加吗"
+"""
+
+
+@pytest.mark.skipif(not _private_mount_available(), reason="needs `unshare -rm` (user and mount namespaces)")
+@pytest.mark.parametrize("free, words", [("0", "磁盘已满"), ("40k", "磁盘已满"), ("ro", "只读")])
+def test_cli_write_on_a_full_disk_or_read_only_mount_says_so(tmp_path, db_path, free, words):
+    """The tester's probe: `faq add` on a full disk called the database damaged and advised
+    restoring a backup. With 0 or 8 KiB free SQLite cannot even grow the -shm file ("disk I/O
+    error"); with 40 KiB the write fails ("database or disk is full")."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", _FULL_DISK_SCRIPT, "sh", str(mount), str(db_path), free,
+                             sys.executable, str(h.ROOT / "bot.py")],
+                            capture_output=True, text=True, env=h.clean_env(), timeout=120)
+    out = result.stdout.split()
+    assert result.returncode == 0 and out[-3:] == ["exit=1", "exit=0", "1"], (result.stdout, result.stderr)
+    assert words in result.stderr and "重试" in result.stderr, result.stderr
+    assert not any(word in result.stderr for word in DAMAGE_WORDS), result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from qa.store.db import Database, StoreError, describe_open_error
+from qa.store.db import Database, StoreError, describe_database_error
 from qa.store.passages import IndexBuild, IndexCounts, PassageIndex, SentenceRow, match_expression
 from qa.store.schema import migrate
 
@@ -44,7 +44,7 @@ class Store:
         try:
             migrate(self.db.conn)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(describe_open_error(path, exc)) from exc
+            raise StoreError(describe_database_error(path, exc)) from exc
         self.passages = PassageIndex(self.db)
         from qa.store.faq_rows import FaqRows
         from qa.store.log import QuestionLog
