@@ -4,7 +4,7 @@ holds SQLite's write lock for 10 s in the middle. Counts lost answers, 5xx and p
 Usage (repository root, virtualenv active)::
 
     python bench/lock_load.py [--rate 500] [--duration 30] [--lock-at 10] [--lock-for 10]
-        [--connections 300] [--json FILE] [--keep]
+        [--connections 300] [--warm-up] [--json FILE] [--keep]
 
 Everything runs on 127.0.0.1 and is started here: a database built with ``bot.py reindex`` under
 bench/out/lock-*/, ``bot.py serve`` on it (plaintext mode, random token, BOT_RATE_LIMIT 10000),
@@ -18,7 +18,10 @@ HTTP reply within 5 s is abandoned (connection closed) and the message is delive
 the same MsgId, four deliveries in all (Passive_user_reply_message). A message is **answered**
 when a delivery gets 200 with a non-empty reply other than ``success`` within its 5 s; it is
 **lost** otherwise. Latency is from the due time to the answer. The question mix is
-bench/wechat_load.py's (data/eval/*.jsonl, small talk, 「更多」) from 2,000 users.
+bench/wechat_load.py's (data/eval/*.jsonl, small talk, 「更多」; 299 distinct) from 2,000 users.
+The connections are opened before the load; ``--warm-up`` also asks each question once first
+(not measured), so the answer caches are as warm as on a server that has been running. Without
+it the first seconds are the cold start: at 500/s uncached answers queue up behind one worker.
 
 Afterwards the script waits (bounded) until /healthz reports an empty question-log queue, stops
 the server by PID and checks the log: exactly one question row per MsgId
@@ -57,13 +60,37 @@ conn.execute("COMMIT")
 IO_ERRORS = (OSError, asyncio.IncompleteReadError, ValueError)
 
 
+class CountedConnection(RawConnection):
+    """bench/wechat_load.py's raw keep-alive client, counting TCP connections opened."""
+
+    opened = 0
+
+    async def post(self, params: dict, body: bytes) -> tuple[int, str]:
+        if self.writer is None:
+            CountedConnection.opened += 1
+        return await super().post(params, body)
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        CountedConnection.opened += 1
+
+
 class Pool:
     """Keep-alive raw connections to ``url``; a connection abandoned mid-request is replaced."""
 
     def __init__(self, url: str, size: int) -> None:
         self.url, self.free = url, asyncio.Queue()
         for _ in range(size):
-            self.free.put_nowait(RawConnection(url))
+            self.free.put_nowait(CountedConnection(url))
+
+    async def connect(self) -> None:
+        """Open every connection before the load (the platform keeps its connections open),
+        in batches of 50 so the listen backlog is not flooded."""
+        conns = [self.free.get_nowait() for _ in range(self.free.qsize())]
+        for start in range(0, len(conns), 50):
+            await asyncio.gather(*(c.open() for c in conns[start:start + 50]))
+        for c in conns:
+            self.free.put_nowait(c)
 
     async def post(self, params: dict, body: bytes, timeout: float) -> tuple[int, str]:
         conn = await self.free.get()
@@ -71,7 +98,7 @@ class Pool:
             result = await asyncio.wait_for(conn.post(params, body), timeout)
         except BaseException:
             conn.close()  # a half-read reply cannot be reused
-            self.free.put_nowait(RawConnection(self.url))
+            self.free.put_nowait(CountedConnection(self.url))
             raise
         self.free.put_nowait(conn)
         return result
@@ -86,6 +113,7 @@ class LockLoad:
         self.first_id = int(time.time()) * 100000
         self.statuses, self.errors, self.deliveries = Counter(), Counter(), Counter()
         self.latencies: list[float] = []
+        self.by_phase: dict[str, list[float]] = {"before_lock": [], "during_lock": [], "after_lock": []}
         self.lost: list[int] = []
         self.msg_ids: set[int] = set()
         self.in_lock: Counter = Counter()
@@ -95,6 +123,7 @@ class LockLoad:
         text = self.rng.choice(self.questions)
         self.msg_ids.add(msg_id)
         during_lock = lock_window[0] <= due <= lock_window[1]
+        phase = "during_lock" if during_lock else "before_lock" if due < lock_window[0] else "after_lock"
         for delivery in range(1, DELIVERIES + 1):
             sent_at = time.perf_counter()
             params, body = L.wechat_request(self.token, None, user, msg_id, text, str(self.rng.randrange(10**9)))
@@ -111,15 +140,34 @@ class LockLoad:
             content = L.wechat_content(reply, None) if status == 200 else ""
             if content and content != "success":
                 self.latencies.append((time.perf_counter() - due) * 1000)
+                self.by_phase[phase].append(self.latencies[-1])
                 self.deliveries[delivery] += 1
                 self.in_lock["answered" if during_lock else "answered_outside"] += 1
                 return
             break  # success or an error status: the platform shows nothing and does not retry
         self.lost.append(msg_id)
 
+    async def warm_up(self, pool: Pool) -> float:
+        """Ask every question of the mix once (20 at a time, not measured), as a server that has
+        been running for a while has; returns the seconds it took."""
+        started, ids = time.perf_counter(), iter(range(10**6, 2 * 10**6))
+        questions = list(dict.fromkeys(self.questions))
+
+        async def worker():
+            while questions:
+                text, msg_id = questions.pop(), self.first_id + next(ids)
+                self.msg_ids.add(msg_id)
+                params, body = L.wechat_request(self.token, None, f"oWarm_{msg_id % 2000}", msg_id, text,
+                                                str(self.rng.randrange(10**9)))
+                await pool.post(params, body, 30.0)
+        await asyncio.gather(*(worker() for _ in range(20)))
+        return round(time.perf_counter() - started, 1)
+
     async def run(self, lock_db: Path) -> dict:
         args = self.args
         pool = Pool(self.url, args.connections)
+        await pool.connect()
+        warm_up_s = await self.warm_up(pool) if args.warm_up else None
         total = int(args.rate * args.duration)
         started = time.perf_counter()
         lock_window = (started + args.lock_at, started + args.lock_at + args.lock_for)
@@ -132,11 +180,13 @@ class LockLoad:
         sending = time.perf_counter() - started
         await asyncio.gather(*tasks)
         lock = await lock_task
-        return {"offered_rate": args.rate, "messages": total, "send_seconds": round(sending, 1),
+        return {"offered_rate": args.rate, "messages": total, "warm_up_s": warm_up_s, "send_seconds": round(sending, 1),
                 "achieved_rate": round(total / sending, 1), "answered": len(self.latencies), "lost": len(self.lost),
                 "answered_by_delivery": dict(sorted(self.deliveries.items())),
                 "answered_due_during_lock": self.in_lock["answered"],
-                "latency_ms": L.percentiles(self.latencies), "status": dict(sorted(self.statuses.items())),
+                "latency_ms": L.percentiles(self.latencies),
+                "latency_ms_by_due_time": {k: L.percentiles(v) for k, v in self.by_phase.items()},
+                "connections_opened": CountedConnection.opened, "status": dict(sorted(self.statuses.items())),
                 "errors": dict(self.errors), "lock": lock}
 
 
@@ -221,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock-at", type=float, default=10.0, help="seconds into the load the lock is taken")
     parser.add_argument("--lock-for", type=float, default=10.0, help="seconds the lock is held (default 10)")
     parser.add_argument("--connections", type=int, default=300, help="keep-alive connections (default 300)")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="ask every question of the mix once before the measured load (warm caches)")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--keep", action="store_true", help="keep bench/out/lock-*/ (database, server log)")
