@@ -63,6 +63,7 @@ def test_push_client_speaks_the_protocol_and_refreshes_an_expired_token(caplog):
     assert fake.sends[2].body == ('{"touser":"%s","msgtype":"text","text":{"content":"第二条 😀"}}' % OPENID).encode()
     assert fake.sends[0].content_type.startswith("application/json")
     logged = caplog.text
+    assert "secret=***" in logged and "access_token=***" in logged  # httpx's request lines, redacted
     for secret in (APP_SECRET, first_token, second_token, OPENID, "第一条"):
         assert secret not in logged
 
@@ -351,3 +352,72 @@ def test_cli_write_on_a_full_disk_or_read_only_mount_says_so(tmp_path, db_path, 
     assert words in result.stderr and "重试" in result.stderr, result.stderr
     assert not any(word in result.stderr for word in DAMAGE_WORDS), result.stderr
     assert "Traceback" not in result.stderr
+
+
+#: Runs inside the private mount namespace: `bot.py serve` on a database whose disk is full,
+#: residents ask, /healthz is read; then space returns and the queued writes land.
+_SERVE_ON_FULL_DISK = r"""
+import json, os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+import httpx
+from tests import wechat_harness as h
+from channels.wechat_xml import parse_message
+
+mount, log_path = Path(sys.argv[1]), Path(sys.argv[2])
+server = h.ServerProcess(mount / "index.db", log_path, h.server_env())
+report = {}
+try:
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        replies = []
+        for i in range(5):
+            xml = h.text_xml(f"oDiskFull{i}", h.QUESTION, 9500000000 + i).encode()
+            started = time.monotonic()
+            r = client.post("/wechat", params=h.signed(nonce=str(9500000000 + i)), content=xml)
+            replies.append([r.status_code, parse_message(r.text).get("Content", "") if r.text != "success" else "",
+                            time.monotonic() - started])
+        time.sleep(1.0)
+        report["replies"] = replies
+        report["full"] = client.get("/healthz").json()
+        os.remove(mount / "filler")  # space returns
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            health = client.get("/healthz").json()
+            if health["question_log"]["pending"] == 0 and not health["question_log"]["failing"]:
+                break
+            time.sleep(0.5)
+        report["after"] = health
+finally:
+    server.stop()
+import sqlite3
+conn = sqlite3.connect(mount / "index.db")
+report["rows"] = conn.execute(
+    "SELECT COUNT(*), COUNT(DISTINCT r.dedupe_key) FROM replies r JOIN questions q ON q.id = r.question_id "
+    "WHERE r.dedupe_key LIKE 'msg:%:950000000_'").fetchone()
+report["questions"] = conn.execute("SELECT COUNT(*) FROM questions WHERE channel='wechat'").fetchone()[0]
+print(json.dumps(report, ensure_ascii=False))
+"""
+
+
+@pytest.mark.skipif(not _private_mount_available(), reason="needs `unshare -rm` (user and mount namespaces)")
+def test_serve_on_a_full_disk_answers_reports_and_catches_up(tmp_path, db_path):
+    """The tester's probe on the real server: with the disk full, 43 of 60 answers became
+    `success` and /healthz said ok."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    script = (_FULL_DISK_SCRIPT.split('"$@" faq add')[0]  # mount, copy, fill to 40 KiB free
+              + '"$@" -c "$DRIVER" "$D" "$LOG" "$ROOT"\n')
+    env = h.clean_env(DRIVER=_SERVE_ON_FULL_DISK, LOG=str(tmp_path / "server.log"), ROOT=str(h.ROOT))
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(mount), str(db_path), "40k",
+                             sys.executable], capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for status, content, seconds in report["replies"]:
+        assert status == 200 and "2652" in content and seconds < 4.5
+    full = report["full"]
+    assert full["status"] == "degraded" and full["question_log"]["failing"] is True
+    assert full["question_log"]["last_error"] == "disk_full" and full["question_log"]["pending"] > 0
+    after = report["after"]
+    assert after["status"] == "ok" and after["question_log"]["pending"] == 0
+    assert full["question_log"]["failures"] > 0
+    assert report["rows"] == [5, 5] and report["questions"] == 5  # each question logged once, once space returned
