@@ -185,16 +185,24 @@ def user_hash(channel: str, user: str) -> str:
     return hmac.new(HASH_KEY.encode(), f"{channel}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def question_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM questions WHERE user_hash=?",
-                            (user_hash(channel, user),)).fetchone()[0]
+def _count_rows(sql: str, db: Path, user: str, channel: str, wait_for: int | None) -> int:
+    """Rows of ``user``; with ``wait_for``, polls (up to 10 s) until that many exist: the
+    question log is written by a background writer after the reply, not before it."""
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(db) as conn:
+            count = conn.execute(sql, (user_hash(channel, user),)).fetchone()[0]
+        if wait_for is None or count == wait_for or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
-def reply_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM replies WHERE user_hash=?",
-                            (user_hash(channel, user),)).fetchone()[0]
+def question_rows(db: Path, user: str, channel: str = "wechat", *, wait_for: int | None = None) -> int:
+    return _count_rows("SELECT COUNT(*) FROM questions WHERE user_hash=?", db, user, channel, wait_for)
+
+
+def reply_rows(db: Path, user: str, channel: str = "wechat", *, wait_for: int | None = None) -> int:
+    return _count_rows("SELECT COUNT(*) FROM replies WHERE user_hash=?", db, user, channel, wait_for)
 
 
 def wechat_crypto() -> MessageCrypto:
