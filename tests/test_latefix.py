@@ -41,6 +41,7 @@ def expected_body(openid: str, content: str) -> bytes:
 # ------------------------------------------------------------------ the client
 def test_push_client_speaks_the_protocol_and_refreshes_an_expired_token(caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # other modules may have quietened httpx
     with FakeWeChatApi(h.APP_ID, APP_SECRET) as fake:
         async def run():
             push = CustomerServicePush(h.APP_ID, APP_SECRET, base_url=fake.base_url)
