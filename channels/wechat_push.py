@@ -96,8 +96,8 @@ class CustomerServicePush:
         if not app_id or not app_secret:
             raise ValueError("app_id and app_secret are required")
         self._app_id, self._app_secret = app_id, app_secret
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport,
-                                         trust_env=False)
+        # trust_env (httpx's default): an egress proxy in HTTPS_PROXY / NO_PROXY is honoured
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
