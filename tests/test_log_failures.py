@@ -301,3 +301,21 @@ def test_serve_on_a_full_disk_answers_reports_and_catches_up(tmp_path, db_path):
     assert after["status"] == "ok" and after["question_log"]["pending"] == 0
     assert full["question_log"]["failures"] > 0
     assert report["rows"] == [5, 5] and report["questions"] == 5  # each question logged once, once space returned
+
+
+def test_a_lock_held_too_long_says_so_not_damage(tmp_path):
+    from qa.store.db import Database, StoreError
+
+    db = Database(tmp_path / "index.db", busy_timeout_s=0.3)
+    holder = sqlite3.connect(tmp_path / "index.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError) as held:
+            with db.write():
+                pass
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+        db.close()
+    assert "另一个进程占用" in str(held.value) and "重试" in str(held.value)
+    assert not any(word in str(held.value) for word in DAMAGE_WORDS)

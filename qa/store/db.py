@@ -166,7 +166,7 @@ class Database:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 if time.monotonic() > deadline:
-                    raise StoreError(f"database {self.path} stayed locked for {self.busy_timeout_s:.0f} s") from exc
+                    raise StoreError(describe_database_error(self.path, exc)) from exc
                 time.sleep(0.05)
         try:
             yield conn
