@@ -89,8 +89,8 @@ def describe_database_error(path: Path, exc: BaseException) -> str:
         return (f"数据库只读：{path} 无法写入（{text}）。请检查该文件及其所在目录的写权限（机器人还要在同一目录"
                 f"创建 -wal 和 -shm 文件），以及文件系统是否以只读方式挂载；改为可写后重试。{intact}")
     if kind == "locked":
-        return (f"数据库 {path} 正被另一个进程占用（写锁，{text}）：请稍后重试；如果一直如此，请检查是否有卡住的"
-                f"重建索引、备份或其他命令。{intact}")
+        return (f"数据库 {path} 正被另一个进程占用（写锁，{text}）：请稍后重试；如果一直如此，请检查是否有卡住的 "
+                f"reindex 或其他 bot.py 命令。{intact}")
     if kind == "cant_open" or Path(path).is_dir():
         return (f"无法打开数据库 {path}（{text}）：请确认路径是一个文件、所在目录存在且可写，"
                 f"并且当前用户有读写权限（机器人需要写入问题日志）。")
