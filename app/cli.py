@@ -212,6 +212,21 @@ def _print_conversations(args, talk) -> None:
 COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "reindex": cmd_reindex, "eval": cmd_eval}
 
 
+def _database_problem(exc: Exception, args, settings) -> str | None:
+    """What to do about a SQLite error that escaped a command (a write on a full disk or a
+    read-only file, a lock held too long), or None for any other exception."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    from qa.store.db import classify_error, describe_database_error
+
+    if classify_error(exc) == "other":
+        return None
+    path = getattr(args, "db", None) or (settings.db_path if settings is not None else "?")
+    return describe_database_error(path, exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python bot.py``; returns the exit status."""
     _stdout_utf8()
@@ -235,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a message, never a traceback
         if settings is not None and settings.debug:
             raise
+        database_problem = _database_problem(exc, args, settings)
+        if database_problem is not None:
+            print(f"出错了：{database_problem}", file=sys.stderr)
+            return 1
         hint = "" if settings is not None and settings.debug else "（设置 BOT_DEBUG=1 可查看详细信息）"
         print(f"出错了：{exc}{hint}", file=sys.stderr)
         return 1

@@ -24,6 +24,7 @@ from qa.errors import ConfigError
 from channels import wechat_crypto
 from channels.wechat import WeChatEndpoint
 from channels.wechat_messages import MessageHandler
+from qa.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,17 @@ def message_cryptos(settings: Settings) -> tuple[wechat_crypto.MessageCrypto | N
             settings.wecom_token, settings.wecom_aes_key or "", settings.wecom_corp_id or "",
             token_setting="WECOM_TOKEN", key_setting="WECOM_ENCODING_AES_KEY", app_id_setting="WECOM_CORP_ID")
     return wechat, wecom
+
+
+def wechat_late_push(settings: Settings):
+    """The customer-service push of late Official Account answers (a
+    :class:`channels.wechat_push.LatePush`), or None without WECHAT_APP_SECRET."""
+    if not (settings.wechat_token and settings.wechat_app_secret and settings.wechat_app_id):
+        return None
+    from channels.wechat_push import CustomerServicePush, LatePush
+
+    return LatePush(CustomerServicePush(settings.wechat_app_id, settings.wechat_app_secret,
+                                        base_url=settings.wechat_api_base))
 
 
 def telegram_config(settings: Settings):
@@ -117,12 +129,14 @@ def build_app(runtime, settings: Settings) -> Starlette:
     wechat_crypto_obj, wecom_crypto_obj = message_cryptos(settings)
     executor = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="answer")
     routes, channels = [], []
+    late_push = wechat_late_push(settings)
     for name, token, crypto in (("wechat", settings.wechat_token, wechat_crypto_obj),
                                 ("wecom", settings.wecom_token, wecom_crypto_obj)):
         if not token:
             continue
         handler = MessageHandler(runtime.conversation, runtime.replies, channel=name,
-                                 deadline_s=settings.answer_deadline_s, executor=executor)
+                                 deadline_s=settings.answer_deadline_s, executor=executor,
+                                 late_push=late_push if name == "wechat" else None)
         mode = settings.wechat_mode if name == "wechat" else settings.wecom_mode
         try:
             endpoint = WeChatEndpoint(handler, token=token, crypto=crypto, wecom=name == "wecom", mode=mode)
@@ -162,5 +176,7 @@ def build_app(runtime, settings: Settings) -> Starlette:
                 except Exception:
                     log.exception("telegram webhook: stop failed")
             executor.shutdown(wait=True)  # late answers finish; their log rows are queued
+            if late_push is not None:
+                await late_push.drain()  # late answers still being pushed
 
     return Starlette(routes=routes, lifespan=lifespan)

@@ -65,6 +65,23 @@ def _port(value: int) -> int:
     return value
 
 
+def _purge_log(runtime, settings, log) -> None:
+    """Retention purge at start-up; a full disk or read-only file only delays it (issue 14:
+    residents are answered while the log cannot be written; /healthz shows the failing writes)."""
+    import sqlite3
+
+    from qa.store import StoreError
+    from qa.store.db import classify_error
+
+    try:
+        runtime.operations.purge_log(settings.log_retention_days)
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        kind = "locked" if isinstance(exc, StoreError) else classify_error(exc)
+        if kind not in ("disk_full", "read_only", "locked", "io"):
+            raise
+        log.warning("question log: retention purge skipped at start-up (%s); serving anyway", kind)
+
+
 def cmd_serve(args, settings) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the exit status (0 after a clean stop).
 
@@ -88,7 +105,7 @@ def cmd_serve(args, settings) -> int:
         log.warning("no channel configured (WECHAT_TOKEN, WECOM_TOKEN, TELEGRAM_WEBHOOK_URL): only /healthz is served")
     runtime = open_runtime(settings, db_path=args.db)
     try:
-        runtime.operations.purge_log(settings.log_retention_days)  # retention: at start of long-running commands
+        _purge_log(runtime, settings, log)
         app = build_app(runtime, settings)
         runtime.service.answer(WARM_UP_QUESTION)  # builds the FAQ matcher, warms caches
         log.info("ready: /wechat %s, /wecom %s",

@@ -22,6 +22,7 @@ from qa.errors import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONTACT = "如需人工帮助，请拨打12345政务服务便民热线，或到所在村（社区）、乡镇（街道）便民服务中心咨询。"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
 
 #: ``parse(variable, text) -> value``: turns a non-empty raw value into the attribute's value.
 Parser = Callable[[str, str], Any]
@@ -183,7 +184,15 @@ DECLARATIONS: tuple[Declaration, ...] = (
                 "Official Account EncodingAESKey (safe or compatible mode)", None, "none (plaintext mode)",
                 _AES_KEY, secret=True),
     Declaration("WECHAT_APP_ID", "wechat_app_id", "str | None",
-                "Official Account AppID (required with the AES key)", None, "none", _ANY),
+                "Official Account AppID (required with the AES key or the AppSecret)", None, "none", _ANY),
+    Declaration("WECHAT_APP_SECRET", "wechat_app_secret", "str | None",
+                "Official Account AppSecret: an answer not ready within the last delivery's window is pushed as a "
+                "customer-service message (needs `WECHAT_APP_ID`)", None, "off (such an answer is only logged)",
+                _matching(r"[A-Za-z0-9]{16,64}", "must be the AppSecret shown in the admin console (letters and "
+                          "digits)"), secret=True),
+    Declaration("WECHAT_API_BASE", "wechat_api_base", str, "Official Account API base URL (a stand-in for tests)",
+                DEFAULT_WECHAT_API_BASE, f"`{DEFAULT_WECHAT_API_BASE}`",
+                _matching(r"https?://[^\s/]+.*", "must be an http(s) URL", show_value=True)),
     Declaration("WECOM_TOKEN", "wecom_token", "str | None", "WeCom app token; turns on `/wecom`",
                 None, "off", _ANY, secret=True),
     Declaration("WECOM_ENCODING_AES_KEY", "wecom_aes_key", "str | None",
@@ -257,6 +266,8 @@ class _SettingsMethods:
                               "or remove the key")
         if self.wechat_mode != "plain" and self.wechat_token and not self.wechat_aes_key:
             raise ConfigError("WECHAT_ENCODING_AES_KEY", f"is required when WECHAT_MODE={self.wechat_mode}")
+        if self.wechat_app_secret and not self.wechat_app_id:
+            raise ConfigError("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set (customer-service messages)")
         if self.wecom_token and not (self.wecom_aes_key and self.wecom_corp_id):
             missing = "WECOM_ENCODING_AES_KEY" if not self.wecom_aes_key else "WECOM_CORP_ID"
             raise ConfigError(missing, "is required when WECOM_TOKEN is set (WeCom is always encrypted)")

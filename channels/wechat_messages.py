@@ -110,6 +110,10 @@ class MessageHandler:
             by then, a delivery that is not the last one is left unanswered so that the platform
             retries, and the retry gets the answer; the last delivery replies ``success``.
         executor: thread pool that runs the answer path (it blocks on SQLite and CPU).
+        late_push: a :class:`channels.wechat_push.LatePush` (Official Account with
+            WECHAT_APP_SECRET), or None. When set, an answer that misses the window of the last
+            delivery is pushed once it is ready instead of being lost (issue 14 item 3);
+            without it that answer is only logged.
 
     Concurrency: a retry that arrives while the first delivery is still being answered waits
     on the same job (an in-process map keyed by the dedupe key), so a message is answered
@@ -118,13 +122,14 @@ class MessageHandler:
     """
 
     def __init__(self, conversation, replies: Replies, *, channel: str, deadline_s: float,
-                 executor: Executor) -> None:
+                 executor: Executor, late_push=None) -> None:
         if deadline_s <= 0:
             raise ValueError("deadline_s must be > 0")
         self.conversation, self.replies, self.channel = conversation, replies, channel
         self.deadline_s, self.executor = deadline_s, executor
         self._inflight: dict[str, asyncio.Future] = {}
         self._deliveries: dict[str, int] = {}
+        self.late_push = late_push
 
     # ------------------------------------------------------------------ dispatch
     async def reply_for(self, fields: Mapping[str, str], *, started: float) -> str | None:
@@ -148,13 +153,13 @@ class MessageHandler:
         else:
             return MEDIA_HINTS.get(msg_type)  # None (success) for unknown types
         key = self._dedupe_key("msg", user, fields.get("MsgId"))
-        return await self._run(key, started, functools.partial(self._text_job, user, text, key))
+        return await self._run(key, started, functools.partial(self._text_job, user, text, key), push_to=user)
 
     async def _event(self, fields: Mapping[str, str], user: str, started: float) -> str | None:
         event = (fields.get("Event") or "").strip().lower()
         if event == "subscribe":
             key = self._dedupe_key("event", user, fields.get("CreateTime"), event)
-            return await self._run(key, started, functools.partial(self._welcome_job, user, key))
+            return await self._run(key, started, functools.partial(self._welcome_job, user, key), push_to=user)
         if event == "unsubscribe":
             # The user's logged data is deleted (issue 5); idempotent, so retries need no dedupe.
             await self._run(None, started, functools.partial(self.conversation.forget_user, self.channel, user))
@@ -169,10 +174,12 @@ class MessageHandler:
         return ":".join([kind, self.conversation.user_id(self.channel, user), *clean])
 
     # ------------------------------------------------------------ deadline + dedupe
-    async def _run(self, key: str | None, started: float, job: Callable[[], str | int | None]):
+    async def _run(self, key: str | None, started: float, job: Callable[[], str | int | None], *,
+                   push_to: str | None = None):
         """Run ``job`` in the executor; wait for it until the deadline. A job already running
         under ``key`` is awaited instead of starting a second one. Returns the job's result,
-        or None on failure or when the last delivery overran the deadline."""
+        or None on failure or when the last delivery overran the deadline (then, with
+        ``late_push`` and ``push_to`` (the OpenID), the result is pushed when it is ready)."""
         future = self._inflight.get(key) if key is not None else None
         if future is None:
             future = asyncio.get_running_loop().run_in_executor(self.executor, job)
@@ -190,8 +197,11 @@ class MessageHandler:
             return await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.0))
         except TimeoutError:
             if key is None or delivery >= DELIVERIES:
-                log.warning("%s: answer not ready within %.1f s on the last delivery; replied success",
-                            self.channel, self.deadline_s)
+                pushing = self.late_push is not None and bool(push_to)
+                log.warning("%s: answer not ready within %.1f s on the last delivery; replied success%s",
+                            self.channel, self.deadline_s, "; pushing it when ready" if pushing else "")
+                if pushing:
+                    self.late_push.when_ready(future, push_to)
                 return None
             log.warning("%s: answer not ready within %.1f s; leaving this delivery unanswered so the platform "
                         "retries", self.channel, self.deadline_s)

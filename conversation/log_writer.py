@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.store import StoreError
+from qa.store.db import classify_error
 from qa.store.log import QuestionLog
 
 log = logging.getLogger(__name__)
@@ -28,23 +29,10 @@ RETRY_FIRST_S, RETRY_MAX_S = 0.1, 5.0
 MAX_OTHER_FAILURES = 3
 
 
-def classify_write_error(exc: BaseException) -> str:
-    """"disk_full", "read_only", "locked", "io" or "other" for a failed SQLite write."""
-    text = str(exc).lower()
-    if "full" in text:
-        return "disk_full"
-    if "readonly" in text or "read-only" in text:
-        return "read_only"
-    if "locked" in text or "busy" in text:
-        return "locked"
-    if "i/o" in text or "disk" in text:
-        return "io"
-    return "other"
-
-
 @dataclass
 class WriterHealth:
-    """``pending`` writes queued; ``failures`` since start; ``last_error`` kind (or None);
+    """``pending`` writes queued; ``failures`` since start; ``last_error`` kind (or None; one of
+    :func:`qa.store.db.classify_error`'s kinds);
     ``failing`` is True while the oldest write keeps failing."""
 
     pending: int
@@ -133,8 +121,8 @@ class LogWriter:
                 self._failing = False
                 return
             except (StoreError, sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-                kind = "locked" if isinstance(exc, StoreError) else classify_write_error(exc)
-                if kind == "other":
+                kind = "locked" if isinstance(exc, StoreError) else classify_error(exc)
+                if kind in ("other", "damaged"):
                     other += 1
             except Exception:  # a bug must not stop the writer
                 kind, other = "other", other + 1

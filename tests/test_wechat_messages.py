@@ -95,7 +95,7 @@ def test_unsubscribe_deletes_the_users_logged_data(http, server):
     user = "oLeaving01"
     content(send(http, h.text_xml(user, h.QUESTION, next(_ids))))
     content(send(http, h.event_xml(user, "subscribe")))
-    assert h.question_rows(server.db, user) == 1 and h.reply_rows(server.db, user) == 2
+    assert h.question_rows(server.db, user, wait_for=1) == 1 and h.reply_rows(server.db, user, wait_for=2) == 2
     r = send(http, h.event_xml(user, "unsubscribe"))
     assert r.status_code == 200 and r.text == "success"
     assert h.question_rows(server.db, user) == 0 and h.reply_rows(server.db, user) == 0
@@ -108,9 +108,9 @@ def test_retry_with_same_msgid_is_answered_once(http, server):
     first = content(send(http, xml))
     second = content(send(http, xml))
     assert first == second
-    assert h.question_rows(server.db, user) == 1
+    assert h.question_rows(server.db, user, wait_for=1) == 1
     other = content(send(http, h.text_xml(user, "“四集中”是什么？", next(_ids))))  # a new MsgId is a new question
-    assert other == first and h.question_rows(server.db, user) == 2
+    assert other == first and h.question_rows(server.db, user, wait_for=2) == 2
 
 
 def test_concurrent_retries_are_answered_once(server):
@@ -124,7 +124,7 @@ def test_concurrent_retries_are_answered_once(server):
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         replies = [content(r) for r in pool.map(post, range(6))]
     assert len(set(replies)) == 1 and "2652" in replies[0]
-    assert h.question_rows(server.db, user) == 1
+    assert h.question_rows(server.db, user, wait_for=1) == 1
 
 
 def test_safe_mode_retry_gets_cached_reply_freshly_encrypted(http, server):
@@ -139,14 +139,14 @@ def test_safe_mode_retry_gets_cached_reply_freshly_encrypted(http, server):
     (env1, msg1), (env2, msg2) = replies
     assert msg1["Content"] == msg2["Content"]
     assert env1["Encrypt"] != env2["Encrypt"] and env1["Nonce"] != env2["Nonce"]
-    assert h.question_rows(server.db, user) == 1
+    assert h.question_rows(server.db, user, wait_for=1) == 1
 
 
 def test_event_retry_is_remembered_once(http, server):
     user, at = "oSubscribeRetry01", h.now()
     for _ in range(3):
         assert content(send(http, h.event_xml(user, "subscribe", create_time=at))) == TEXT_WELCOME
-    assert h.reply_rows(server.db, user) == 1
+    assert h.reply_rows(server.db, user, wait_for=1) == 1
 
 
 # ------------------------------------------------------------------------- paging

@@ -185,27 +185,30 @@ def user_hash(channel: str, user: str) -> str:
     return hmac.new(HASH_KEY.encode(), f"{channel}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _settled_count(db: Path, sql: str, args: tuple, settle_s: float = 0.3, timeout_s: float = 5.0) -> int:
-    """A count that has stopped changing: the server writes the question log on a background
-    thread after the reply, so a test reads it once it has been stable for ``settle_s``."""
-    deadline, last, stable_since = time.monotonic() + timeout_s, None, time.monotonic()
+def _count_rows(sql: str, db: Path, user: str, channel: str, wait_for: int | None) -> int:
+    """Rows of ``user``. The question log is written by a background writer after the reply, not
+    before it: with ``wait_for``, polls (up to 10 s) until that many exist; without, returns the
+    count once it has stopped changing (0.3 s; 1 s for zero rows)."""
+    deadline, last, stable_since = time.monotonic() + 10, None, time.monotonic()
     while True:
         with sqlite3.connect(db) as conn:
-            count = conn.execute(sql, args).fetchone()[0]
+            count = conn.execute(sql, (user_hash(channel, user),)).fetchone()[0]
         now = time.monotonic()
+        if wait_for is not None and count == wait_for or now > deadline:
+            return count
         if count != last:
             last, stable_since = count, now
-        elif now - stable_since >= (settle_s if count else 1.0) or now > deadline:
+        elif wait_for is None and now - stable_since >= (0.3 if count else 1.0):
             return count
         time.sleep(0.05)
 
 
-def question_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    return _settled_count(db, "SELECT COUNT(*) FROM questions WHERE user_hash=?", (user_hash(channel, user),))
+def question_rows(db: Path, user: str, channel: str = "wechat", *, wait_for: int | None = None) -> int:
+    return _count_rows("SELECT COUNT(*) FROM questions WHERE user_hash=?", db, user, channel, wait_for)
 
 
-def reply_rows(db: Path, user: str, channel: str = "wechat") -> int:
-    return _settled_count(db, "SELECT COUNT(*) FROM replies WHERE user_hash=?", (user_hash(channel, user),))
+def reply_rows(db: Path, user: str, channel: str = "wechat", *, wait_for: int | None = None) -> int:
+    return _count_rows("SELECT COUNT(*) FROM replies WHERE user_hash=?", db, user, channel, wait_for)
 
 
 def wechat_crypto() -> MessageCrypto:

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from qa.store.db import Database, StoreError, describe_open_error
+from qa.store.db import Database, StoreError, describe_database_error
 from qa.store.passages import IndexBuild, IndexCounts, PassageIndex, SentenceRow, match_expression
 from qa.store.schema import migrate
 
@@ -46,7 +46,7 @@ class Store:
         try:
             migrate(self.db.conn)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(describe_open_error(path, exc)) from exc
+            raise StoreError(describe_database_error(path, exc)) from exc
         self.passages = PassageIndex(self.db)
         from qa.store.documents import DocumentCatalog
         self.documents = DocumentCatalog(self.db)
