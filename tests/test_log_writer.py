@@ -6,7 +6,8 @@ import sqlite3
 import threading
 import time
 
-from conversation.log_writer import LogWriter, classify_write_error
+from conversation.log_writer import LogWriter
+from qa.store.db import classify_error
 
 
 def _rows(store):
@@ -62,8 +63,8 @@ def test_close_gives_up_on_writes_that_keep_failing(runtime):
 
 
 def test_error_kinds():
-    assert classify_write_error(sqlite3.OperationalError("database or disk is full")) == "disk_full"
-    assert classify_write_error(sqlite3.OperationalError("attempt to write a readonly database")) == "read_only"
-    assert classify_write_error(sqlite3.OperationalError("database is locked")) == "locked"
-    assert classify_write_error(sqlite3.OperationalError("disk I/O error")) == "io"
-    assert classify_write_error(ValueError("x")) == "other"
+    assert classify_error(sqlite3.OperationalError("database or disk is full")) == "disk_full"
+    assert classify_error(sqlite3.OperationalError("attempt to write a readonly database")) == "read_only"
+    assert classify_error(sqlite3.OperationalError("database is locked")) == "locked"
+    assert classify_error(sqlite3.OperationalError("disk I/O error")) == "io"
+    assert classify_error(ValueError("x")) == "other"

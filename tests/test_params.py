@@ -130,7 +130,7 @@ def test_replayed_decisions_match_bot_eval(own_cases, runtime):
     from bench import calib_data, calib_sweep
 
     for name in calib_data.SWEEP_SETS:
-        report = evaluate(runtime.service, calib_data.set_rows([name]))
+        report = evaluate(runtime.service, calib_data.set_rows([name]), runtime.replies)
         t = calib_sweep.tally([c for c in own_cases if c.set == name], PARAMS.decision, PARAMS.faq_decision)
         assert (t.in_right, t.in_total, t.out_right, t.out_total) == \
             (report.in_right, report.in_total, report.out_right, report.out_total), name
