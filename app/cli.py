@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from app.settings import Settings
-from qa.errors import ConfigError
+from qa.errors import ConfigError, Refusal
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -247,9 +247,18 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except FileNotFoundError as exc:  # a path the user gave does not exist: say which
+        if settings is not None and settings.debug:
+            raise
+        missing = exc.filename if exc.filename else str(exc)
+        print(f"找不到文件或目录：{missing}" if exc.filename else str(exc), file=sys.stderr)
+        return 1
     except Exception as exc:  # the last line of defence: a message, never a traceback
         if settings is not None and settings.debug:
             raise
+        if isinstance(exc, Refusal):  # an expected refusal (e.g. qa.indexer.ReplaceRefused), not a crash
+            print(str(exc), file=sys.stderr)
+            return 1
         database_problem = _database_problem(exc, args, settings)
         if database_problem is not None:
             print(f"出错了：{database_problem}", file=sys.stderr)

@@ -40,7 +40,8 @@ def web_chat(runtime: Runtime):
         if turn.answer is None:  # a kept reply (never for the web page) or a notice
             return {"question": message[:200], "answer": turn.reply, "kind": "none", "confidence": 0.0,
                     "citations": [], "suggestions": [], "latency_ms": 0.0, "question_id": None, "body": turn.reply}
-        return {**replies.to_json(turn.answer), "question_id": turn.question_id, "body": replies.body(turn.answer)}
+        return {**replies.to_json(turn.answer, with_understood=True), "question_id": turn.question_id,
+                "body": replies.body(turn.answer)}
 
     return chat
 

@@ -50,7 +50,7 @@ def _quiet_server_class():
 
 
 def add_commands(sub, add_db) -> None:
-    serve = sub.add_parser("serve", help="HTTP server: /wechat, /wecom, Telegram webhook, /healthz")
+    serve = sub.add_parser("serve", help="HTTP server: chat page /, staff console /admin/, /wechat, /wecom, Telegram webhook, /healthz")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     add_db(serve)
@@ -102,7 +102,8 @@ def cmd_serve(args, settings) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("app.server")
     if not (settings.wechat_token or settings.wecom_token or settings.telegram_webhook_url):
-        log.warning("no channel configured (WECHAT_TOKEN, WECOM_TOKEN, TELEGRAM_WEBHOOK_URL): only /healthz is served")
+        log.warning("no messaging channel configured (WECHAT_TOKEN, WECOM_TOKEN, TELEGRAM_WEBHOOK_URL): serving the "
+                    "resident chat page /, the staff console /admin/ and /healthz")
     runtime = open_runtime(settings, db_path=args.db)
     try:
         _purge_log(runtime, settings, log)

@@ -40,6 +40,24 @@ class Group:
     _counts: Counter = field(default_factory=Counter, repr=False)
 
 
+def group_id(question_id: int, taken: set[str]) -> str:
+    """A short, stable id for the group first seen at ``question_id``: ``G`` and the id for the
+    old autoincrement ids; for the time-ordered ids the conversation layer allocates (ms << 16 |
+    random), ``G`` and the base-36 milliseconds (8 characters, easy to type into ``faq
+    promote``), with a letter suffix in the rare case two groups start in the same ms."""
+    if question_id < 1 << 32:
+        return f"G{question_id}"
+    ms, digits = question_id >> 16, ""
+    while ms:
+        ms, rest = divmod(ms, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rest] + digits
+    candidate, n = f"G{digits}", 0
+    while candidate in taken:
+        n += 1
+        candidate = f"G{digits}{chr(64 + n) if n < 27 else n}"
+    return candidate
+
+
 def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -> list[Group]:
     """Group logged questions; returns groups by count (then recency), largest first."""
     groups: list[tuple[Group, str, str, str]] = []  # (group, representative key, words, nouns)
@@ -67,7 +85,7 @@ def group_questions(questions: Iterable[LoggedQuestion], segmenter: Segmenter) -
                     target = group
                     break
             if target is None:
-                target = Group(id=f"G{q.id}")
+                target = Group(id=group_id(q.id, {g.id for g, _, _, _ in groups}))
                 groups.append((target, key, words, nouns))
             seen[text] = target
         target.count += 1

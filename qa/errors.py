@@ -19,3 +19,9 @@ class ConfigError(ValueError):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+class Refusal(Exception):
+    """An expected refusal of a command, with a Chinese message that says what to do (e.g. a
+    reindex that would drop documents without ``--replace``). The CLI prints the message as is,
+    without the "出错了" wording of unexpected failures."""

@@ -49,6 +49,8 @@ _THING_PRONOUN = re.compile(r"这个(?![月星礼])|这些|那个(?![月星礼])
 _QUESTION_WORD = re.compile(r"什么|啥|怎么|咋|如何|哪|谁|多少|几|是否|有没有|是不是|能不能|吗|么|不$|\?|？")
 _NOISE = re.compile(r"[\s,.;:!?，。；：！？、~～…\"'“”‘’()（）【】]+")
 _RELATIVE = re.compile("|".join(RELATIVE_YEARS))
+#: A span of years in a question (「2014年至2019年」, 「2014-2019年」): a relative year has no base.
+_YEAR_RANGE = re.compile(r"(?:19|20)\d{2}年?\s*(?:至|到|—|-|~|～)\s*(?:19|20)\d{2}")
 _YEAR_WORD = re.compile(r"(?<![\d.])((?:19|20)\d{2})年?(?![\d.])")
 #: A person named in an answer: a title, then a two- or three-character name (董事长付中华荣获,
 #: 记者 刘玲瑜). jieba's person tags are too noisy for this (it tags 荣获 as a name).
@@ -107,7 +109,8 @@ class FollowUps:
     def stands_alone(self, norm: str) -> bool:
         """True when a normalised message is a complete question: with a question word, two
         things (content words, a year, a place, a person; a word of three or more characters
-        counts two, a one-character word half: 「投了多少钱」 is a fragment); without one, three."""
+        counts two, a one-character word half: 「投了多少钱」 is a fragment) or a named place or
+        person (「宛城区在哪里」); without a question word, three."""
         year, place, person, words = self._slots(norm)
         weight = sum(2 if len(w) >= 3 else 1 if len(w) == 2 else 0.5 for w in words) + (year is not None) + (place is not None) \
             + (person is not None)
@@ -116,7 +119,8 @@ class FollowUps:
         if not _QUESTION_WORD.search(norm):
             # a lone term of three or more characters (四集中, 建档立卡) asks what it is
             return weight >= 3 or (len(words) == 1 and len(words[0]) >= 3 and weight == 2)
-        return weight >= 2
+        # a named place or person with a question word asks about it (「宛城区在哪里」, 「南阳在哪」)
+        return weight >= 2 or place is not None or person is not None
 
     # ------------------------------------------------------------ resolution
     def resolve(self, text: str, frame: Frame | None) -> Resolution:
@@ -204,6 +208,8 @@ class FollowUps:
         year, place, person, words = self._slots(core)
         relative = _RELATIVE.search(core)
         if relative and year is None and frame.year:
+            if _YEAR_RANGE.search(frame.question):
+                return Resolution("clarify")  # 去年 of 「2014年至2019年」 is no one year: ask which
             year = str(int(frame.year) + RELATIVE_YEARS[relative.group(0)])
         base = _strip_end(frame.question)
         unit = core if not (words or year or place or person or relative) and core in _COUNT_UNITS else None
@@ -218,7 +224,11 @@ class FollowUps:
                 if new is None:
                     continue
                 added.append(new)
-                if old and old in rewritten:
+                span = _YEAR_RANGE.search(rewritten) if new == year else None
+                if span:  # 「那2020年呢」 after 「2014年至2019年…」: the one year replaces the span
+                    end = span.end() + (rewritten[span.end():span.end() + 1] == "年")
+                    rewritten = rewritten[:span.start()] + f"{new}年" + rewritten[end:]
+                elif old and old in rewritten:
                     rewritten = rewritten.replace(f"{old}年" if new == year and f"{old}年" in rewritten else old,
                                                   f"{new}年" if new == year else new, 1)
                 else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from qa.document import Document
 from qa.article_files import SUFFIXES, article_paths, doc_id_for, load_article, unsupported_paths
 from qa.ingest import ArticleError
+from qa.errors import Refusal
 from qa.store import Store
 
 __all__ = ["ReindexReport", "ReplaceRefused", "reindex", "document_rows"]
@@ -54,7 +55,7 @@ class ReindexReport:
         return text
 
 
-class ReplaceRefused(ValueError):
+class ReplaceRefused(ValueError, Refusal):
     """A reindex from another folder would drop documents indexed before; the message lists
     how many and names the flag (``reindex --replace``) that allows it."""
 

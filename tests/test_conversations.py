@@ -248,3 +248,17 @@ def test_single_questions_are_answered_as_the_service_answers_them(runtime):
             alone, (answer, _) = runtime.service.answer(question), dialogue.respond(question, None)
             assert (answer.kind, answer.faq_id, answer.citations[:1]) == \
                 (alone.kind, alone.faq_id, alone.citations[:1]), question
+
+
+@pytest.mark.parametrize("text", ["宛城区在哪里", "南阳在哪", "宛城区在哪里？"])
+def test_a_named_place_with_a_question_word_stands_alone(followups, text):
+    """Found by the clean-clone trial: 「宛城区在哪里」 got 「您是接着前面的问题问的吗？」."""
+    assert followups.resolve(text, None).kind == "new"
+
+
+def test_a_year_range_is_replaced_whole_and_has_no_relative_year(runtime):
+    """Found by the clean-clone trial: 「那前年呢」 after 「2014年至2019年…」 became 「2012年至2019年…」."""
+    say(runtime, "u-range", "2014年至2019年宛城区脱贫了多少人")
+    assert say(runtime, "u-range", "那前年呢").answer.reason == "clarify"
+    turn = say(runtime, "u-range", "那2020年呢")
+    assert turn.answer.understood_as == "2020年宛城区脱贫了多少人" and "2652" in turn.reply

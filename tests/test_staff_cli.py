@@ -82,7 +82,7 @@ def test_promote_new_then_edit_question_keeps_the_residents_phrasing(bot, db_pat
     finally:
         runtime.close()
     queue = bot("unanswered", db=db_path).out
-    group = re.search(r"(G\d+)\s+×\d+.*俺家娃上学的补助咋领", queue).group(1)
+    group = re.search(r"(G[0-9A-Z]+)\s+×\d+.*俺家娃上学的补助咋领", queue).group(1)
     created = bot("faq", "promote", group, "--new", db=db_path)
     faq_id = re.search(r"(F\d+)", created.out).group(1)
     assert bot("faq", "edit", faq_id, "--question", "学生资助怎么申请？", "--answer", "向学校资助办申请。",
