@@ -253,7 +253,7 @@ def test_single_questions_are_answered_as_the_service_answers_them(runtime):
 @pytest.mark.parametrize("text", ["宛城区在哪里", "南阳在哪", "宛城区在哪里？"])
 def test_a_named_place_with_a_question_word_stands_alone(followups, text):
     """Found by the clean-clone trial: 「宛城区在哪里」 got 「您是接着前面的问题问的吗？」."""
-    assert followups.resolve(text, None).kind == "new"
+    assert followups.resolve(text, None).action == "new"
 
 
 def test_a_year_range_is_replaced_whole_and_has_no_relative_year(runtime):
