@@ -7,6 +7,8 @@ and ranking work never blocks the event loop that also serves WeChat and Telegra
 
 from __future__ import annotations
 
+import datetime as dt
+
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,11 +41,28 @@ NAV = [("/admin/faq", "常见问题", "staff"), ("/admin/unanswered", "未答问
        ("/admin/documents", "文档", "admin"), ("/admin/staff", "账号", "admin")]
 
 
+#: China Standard Time (UTC+8, no daylight saving): staff read times as the district does.
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def local_time(value) -> str:
+    """``2026-12-01T15:33:47Z`` (the log's UTC) as ``2026-12-01 23:33`` Beijing time; other
+    values unchanged (empty stays empty)."""
+    if not isinstance(value, str) or not value.endswith("Z"):
+        return value or ""
+    try:
+        moment = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return value
+    return moment.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
 def template_env() -> Environment:
     """Jinja2 with autoescaping on for every template (residents' text is untrusted)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals["ROLE_LABEL"] = ROLE_LABEL
+    env.filters["when"] = local_time
     return env
 
 
