@@ -88,7 +88,10 @@ class EvalReport:
         return data
 
 
-def _expected(row: dict, answer_text: str) -> bool:
+def expected_in(row: dict, answer_text: str) -> bool:
+    """True when ``answer_text`` holds every ``expect_all`` string and one ``expect_any`` string
+    of ``row`` (a question or a conversation turn; format of ../shared/eval/README.md). The one
+    rule of what counts as right, used by ``bot.py eval`` and bench/calibrate.py."""
     if row.get("expect_all") and not all(s in answer_text for s in row["expect_all"]):
         return False
     if row.get("expect_any") and not any(s in answer_text for s in row["expect_any"]):
@@ -113,7 +116,7 @@ def evaluate(service: Service, rows: list[dict], replies: Replies) -> EvalReport
             report.citations_valid += documents[citation.doc_id][citation.start:citation.end] == citation.quote
         if row["scope"] == "in":
             report.in_total += 1
-            ok = answer.kind in ("faq", "passage") and _expected(row, text)
+            ok = answer.kind in ("faq", "passage") and expected_in(row, text)
             if row.get("expect_faq"):
                 report.faq_total += 1
                 report.faq_rows_answered += ok

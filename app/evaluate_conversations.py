@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from channels.replies import TEXT_NOT_TEXT, Replies
+from app.evaluate import expected_in
 from conversation.dialogue import Dialogue
 
 ROLES = ("followup", "switch", "fragment", "pick")
@@ -74,14 +75,6 @@ class ConversationReport:
         return out
 
 
-def _contains(turn: dict, text: str) -> bool:
-    if turn.get("expect_all") and not all(s in text for s in turn["expect_all"]):
-        return False
-    if turn.get("expect_any") and not any(s in text for s in turn["expect_any"]):
-        return False
-    return True
-
-
 def score_turn(turn: dict, answer, text: str, offered: list[str] | None = None) -> bool:
     """True when ``answer`` (rendered as ``text``) is right for ``turn``; ``offered`` are the
     suggestions of the previous reply (a pick without expected strings is right when it
@@ -93,7 +86,7 @@ def score_turn(turn: dict, answer, text: str, offered: list[str] | None = None) 
         return answer.reason == "clarify"
     if expect == "none":
         return answer.kind == "none"
-    ok = answer.kind in ("faq", "passage") and _contains(turn, text)
+    ok = answer.kind in ("faq", "passage") and expected_in(turn, text)
     if role == "pick":
         ok = ok and answer.understood_as is not None
     if role == "switch":

@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.settings import Settings
-from qa.errors import ConfigError
 from channels import wechat_crypto
 from channels.wechat import WeChatEndpoint
 from channels.wechat_messages import MessageHandler

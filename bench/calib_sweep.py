@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from app.evaluate import expected_in
 from faq.result import decide
 from qa import rank, smalltalk
 from qa.params_schema import DecisionParams, FaqDecisionParams
@@ -72,14 +73,6 @@ class Case:
     passage_right: bool
 
 
-def _expected(row: dict, text: str) -> bool:
-    if row.get("expect_all") and not all(s in text for s in row["expect_all"]):
-        return False
-    if row.get("expect_any") and not any(s in text for s in row["expect_any"]):
-        return False
-    return True
-
-
 def analyse_rows(store, segmenter, retriever, matcher, rows: list[dict], weight: float) -> list[Case]:
     """Run the FAQ ``matcher`` and the ``retriever`` (built with candidate params) over ``store``
     once per row and keep what the decision needs."""
@@ -101,14 +94,14 @@ def analyse_rows(store, segmenter, retriever, matcher, rows: list[dict], weight:
         match = matcher.match(query) if matcher is not None else None
         if match is not None and match.entry is not None:
             entry = match.entry
-            right = entry.id == row["expect_faq"] if row.get("expect_faq") else _expected(row, entry.answer)
+            right = entry.id == row["expect_faq"] if row.get("expect_faq") else expected_in(row, entry.answer)
             base.update(faq_score=match.score, faq_margin=match.margin, faq_blend=match.length_blend,
                         faq_right=in_scope and right)
         passage = retriever.retrieve(query)
         if passage is not None:
             doc = store.passages.document(passage.sentences[0].doc_id)
             quote = doc["cleaned_text"][passage.start:passage.end]
-            right = in_scope and not row.get("expect_faq") and _expected(row, quote + passage.sentences[0].title)
+            right = in_scope and not row.get("expect_faq") and expected_in(row, quote + passage.sentences[0].title)
             base.update(passage_conf=passage.confidence, passage_evidence_features=dict(passage.features),
                         passage_right=right)
         cases.append(Case(fixed=None, **base))
