@@ -72,3 +72,77 @@ class HeaderTimeoutH11Protocol(H11Protocol):
             log.info("closed a connection that sent no complete request headers within %.0f s",
                      self.header_timeout_s)
             self.transport.close()
+
+
+#: Largest request body per path prefix, in bytes (issue 14 hardening, found by a hostile
+#: tester: chunked bodies carry no Content-Length, so only counting the bytes bounds them).
+#: The chat API takes a question (a few KB); console forms take an upload of at most 5 MB
+#: (ops.documents) plus multipart framing; WeChat and the Telegram webhook check their own.
+BODY_LIMITS = (("/api/", 64 * 1024), ("/admin/", 6 * 1024 * 1024))
+#: Paths that enforce their own body limits and deadlines.
+OWN_BODY_LIMITS = ("/wechat", "/wecom")
+#: Default for any other path (the Telegram webhook's own limit is 1 MB).
+DEFAULT_BODY_LIMIT = 1024 * 1024
+#: Seconds a request body may take to arrive (WeChat's endpoint uses the same, 408 after it).
+BODY_TIMEOUT_S = 10.0
+
+
+class BodyLimits:
+    """ASGI middleware: a request body over its path's limit gets 413, one still arriving after
+    ``timeout_s`` seconds gets 408, before the application has buffered it (Starlette reads
+    bodies whole, and multipart uploads spool to disk). Raised as Starlette's HTTPException from
+    ``receive``, so the app's exception middleware answers and nothing is logged as an error.
+
+    Args:
+        app: the ASGI app.
+        limits: ``(path prefix, bytes)`` pairs, first match wins; ``default`` otherwise.
+        exempt: path prefixes that check their own bodies.
+        timeout_s: seconds from the first body read to the last body byte.
+    """
+
+    def __init__(self, app, *, limits=BODY_LIMITS, default: int = DEFAULT_BODY_LIMIT, exempt=OWN_BODY_LIMITS,
+                 timeout_s: float = BODY_TIMEOUT_S) -> None:
+        self.app, self.limits, self.default, self.exempt, self.timeout_s = app, limits, default, exempt, timeout_s
+
+    def limit_for(self, path: str) -> int | None:
+        if path.startswith(self.exempt):
+            return None
+        return next((n for prefix, n in self.limits if path.startswith(prefix)), self.default)
+
+    async def __call__(self, scope, receive, send):
+        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        from starlette.exceptions import HTTPException
+
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _plain(send, 413)
+                return
+        state = {"bytes": 0, "deadline": None, "done": False}
+        loop = asyncio.get_running_loop()
+
+        async def limited_receive():
+            if state["done"]:  # the body is complete: later reads only wait for a disconnect
+                return await receive()
+            if state["deadline"] is None:
+                state["deadline"] = loop.time() + self.timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(state["deadline"] - loop.time(), 0.001))
+            except TimeoutError:
+                raise HTTPException(408) from None
+            if message["type"] == "http.request":
+                state["bytes"] += len(message.get("body", b""))
+                if state["bytes"] > limit:
+                    raise HTTPException(413)
+                state["done"] = not message.get("more_body", False)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _plain(send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})

@@ -17,8 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from app.http_limits import BodyLimits
 from app.settings import Settings
 from channels import wechat_crypto
 from channels.wechat import WeChatEndpoint
@@ -178,4 +180,4 @@ def build_app(runtime, settings: Settings) -> Starlette:
             if late_push is not None:
                 await late_push.drain()  # late answers still being pushed
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimits)])

@@ -93,6 +93,10 @@ class StaffAccounts:
         hashed = _HASHER.hash(_check_password(password))
         return self._update(name, actor, "staff passwd", password_hash=hashed)
 
+    def end_sessions(self, name: str) -> None:
+        """End every console session of ``name`` (logout: a copied cookie stops working too)."""
+        self.rows.end_sessions((name or "").strip())
+
     def disable(self, name: str, *, actor: str) -> StaffAccount:
         """Stop an account from logging in (its sessions end at the next request)."""
         return self._update(name, actor, "staff disable", status="disabled")

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from qa.store import Store
+from qa.text import MAX_SYNONYM_GROUP
 
 MAX_LINES = 5000
 MAX_MEMBER_CHARS = 20
@@ -47,6 +48,8 @@ class Synonyms:
             members = [m for m in _SPLIT.split(body) if m]
             if len(members) < 2:
                 raise SynonymError(f"第{number}行只有一个词：每行至少写两个同义词，用空格分开")
+            if len(members) > MAX_SYNONYM_GROUP:
+                raise SynonymError(f"第{number}行有 {len(members)} 个词（每行最多 {MAX_SYNONYM_GROUP} 个）：请拆成几组")
             long = [m for m in members if len(m) > MAX_MEMBER_CHARS]
             if long:
                 raise SynonymError(f"第{number}行的「{long[0][:30]}」太长（上限 {MAX_MEMBER_CHARS} 字）")

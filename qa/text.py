@@ -174,6 +174,12 @@ def _data_lines(path: Path) -> list[str]:
     return lines
 
 
+#: Words kept per synonym line (a longer line is cut): a staff-edited file must not make start-up
+#: slow or huge (a 40,000-word line once took a restart to 20 GB). The longest group in
+#: data/text/synonyms.txt has far fewer.
+MAX_SYNONYM_GROUP = 50
+
+
 class Segmenter:
     """jieba segmentation with the domain dictionary, loaded once at start-up.
 
@@ -203,10 +209,11 @@ class Segmenter:
         self.stopwords = frozenset(normalize(w) for line in _data_lines(resources.stopwords) for w in line.split())
         groups: dict[str, frozenset[str]] = {}
         for line in _data_lines(resources.synonyms):
-            members = [normalize(m) for m in re.split(r"[\s,，=]+", line) if m]
+            members = [normalize(m) for m in re.split(r"[\s,，=]+", line) if m][:MAX_SYNONYM_GROUP]
             group = frozenset(members)
-            for member in members:
-                groups[member] = groups.get(member, frozenset()) | group
+            for member in members:  # members of one group share its set: memory grows linearly
+                previous = groups.get(member)
+                groups[member] = group if previous is None else previous | group
         self.synonyms = groups
 
     def search_tokens(self, norm: str) -> list[str]:

@@ -34,6 +34,8 @@ def routes(console: Console) -> list[Route]:
 
     def logout(ctx: Ctx):
         ops.audit(ctx.actor, "logout")
+        if ctx.user is not None:
+            ops.accounts.end_sessions(ctx.user.name)  # a copy of the cookie stops working too
         fresh = Session()
         ctx.session.csrf, ctx.session.user, ctx.session.pv, ctx.session.changed = fresh.csrf, None, 0, True
         ctx.flash("已退出登录。")

@@ -22,7 +22,7 @@ def _alternates(text: str) -> list[str]:
 
 
 def _int(value: str | None, default: int = 0) -> int:
-    return int(value) if value and value.isdigit() else default
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 9 else default
 
 
 class PendingImports:

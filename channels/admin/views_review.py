@@ -65,7 +65,8 @@ def routes(console: Console) -> list[Route]:
         return console.render(ctx, "feedback.html", rows=ops.feedback())
 
     def stats(ctx: Ctx):
-        days = int(ctx.query.get("days", "30")) if ctx.query.get("days", "30").isdigit() else 30
+        raw_days = ctx.query.get("days", "30")
+        days = int(raw_days) if raw_days.isascii() and raw_days.isdigit() and len(raw_days) <= 4 else 30
         days = min(max(days, 1), 365)
         data = ops.stats(days=days)
         kinds = data["kinds"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -41,6 +41,10 @@ TEXT_ERROR = "抱歉，系统暂时出了点问题，请稍后再试。"
 def _reply(question: str, answer: str, status: int) -> JSONResponse:
     return JSONResponse({"question": question, "answer": answer, "kind": "none", "confidence": 0.0,
                          "citations": [], "suggestions": [], "latency_ms": 0.0}, status_code=status)
+
+
+#: The question id of a feedback token: ASCII digits that fit SQLite's 64-bit integers.
+_TOKEN_ID = re.compile(r"[0-9]{1,19}")
 
 
 def chat_routes(chat: Callable[[str, str], dict], feedback: Callable[[int, bool, str], bool], *, secret: bytes,
@@ -71,14 +75,20 @@ def chat_routes(chat: Callable[[str, str], dict], feedback: Callable[[int, bool,
         return HTMLResponse(page.render(), headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
     async def read_json(request: Request) -> dict | None:
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        """The JSON object of the body, or None for anything else (too large, not UTF-8, not
+        JSON, nested too deep, the client gone). Never raises."""
+        length = request.headers.get("content-length") or "0"
+        if not length.isascii() or not length.isdigit() or int(length) > MAX_BODY_BYTES:
             return None
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client left mid-body: nothing to answer, nothing to log
+            return None
         if len(body) > MAX_BODY_BYTES:
             return None
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return None
         return data if isinstance(data, dict) else None
 
@@ -86,7 +96,7 @@ def chat_routes(chat: Callable[[str, str], dict], feedback: Callable[[int, bool,
         data = await read_json(request)
         if data is None or not isinstance(data.get("message"), str):
             return JSONResponse({"error": TEXT_BAD_REQUEST}, status_code=400)
-        message = data["message"]
+        message = data["message"].encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
         session = data.get("session") if isinstance(data.get("session"), str) else ""
         if not _SESSION.match(session or ""):
             session = secrets.token_urlsafe(16)
@@ -109,7 +119,8 @@ def chat_routes(chat: Callable[[str, str], dict], feedback: Callable[[int, bool,
             return JSONResponse({"ok": False, "error": TEXT_BAD_REQUEST}, status_code=400)
         session = data.get("session") if isinstance(data.get("session"), str) else ""
         qid, _, _ = data["token"].partition(".")
-        if not qid.isdigit() or not hmac.compare_digest(sign(int(qid), session), data["token"]):
+        if not _SESSION.match(session) or not _TOKEN_ID.fullmatch(qid) or not hmac.compare_digest(
+                sign(int(qid), session).encode(), data["token"].encode("utf-8", "replace")):
             return JSONResponse({"ok": False, "error": TEXT_BAD_REQUEST}, status_code=403)
         ok = await run_in_threadpool(feedback, int(qid), data["helpful"], session)
         return JSONResponse({"ok": bool(ok)})

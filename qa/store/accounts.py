@@ -96,6 +96,13 @@ class AccountRows:
                           current.password_version + (1 if password_hash else 0), utc_now(), name))
         return self.get(name)
 
+    def end_sessions(self, name: str) -> None:
+        """Bump ``password_version`` without changing the password: every session of the account
+        ends at its next request (logging out ends the session for good, even a copied cookie)."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE staff_accounts SET password_version=password_version+1, updated_at=? WHERE name=?",
+                         (utc_now(), name))
+
     def set_hash_quietly(self, name: str, password_hash: str) -> None:
         """Replace a hash after a parameter upgrade (same password: sessions stay valid)."""
         with self.db.write() as conn:
