@@ -5,21 +5,24 @@ normalised characters without punctuation, their toneless pinyin (homophone typo
 低包户 / 低保户 or 玉露计划 / 雨露计划 meet), and its jieba content words with synonyms. A
 question is scored against a phrasing by two views, both 0..100:
 
-* ``sequence``: order-aware, ``0.6 * fuzz.ratio(chars) + 0.4 * fuzz.ratio(pinyin syllables)``;
+* ``sequence``: order-aware, ``(1 - p) * fuzz.ratio(chars) + p * fuzz.ratio(pinyin syllables)``
+  with ``p`` = ``pinyin_share`` (0.4 as committed) for short questions, 0 for long ones;
 * ``lexical``: order-free, IDF-weighted coverage of the question's words by the phrasing
-  (0.5), of the phrasing's words by the question (0.25) and of the question's words by the
-  whole entry, answer included (0.25); synonyms, equal pinyin and containment count.
+  (``lexical_question``), of the phrasing's words by the question (``lexical_phrasing``) and
+  of the question's words by the whole entry, answer included (``lexical_entry``); synonyms,
+  equal pinyin and containment count.
 
 Short questions are paraphrased by swapping words (lexical view matters most); long
 statements change meaning when words swap places (PAWS-X), so the sequence view takes over
-as the question grows: ``score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical)``
-with ``lam`` rising from 0 at :data:`SHORT_CHARS` to 1 at :data:`LONG_CHARS` characters.
+as the question grows: ``score = lam * sequence + (1 - lam) * (s * sequence + (1 - s) * lexical)``
+with ``s`` = ``short_sequence_share`` and ``lam`` rising from 0 at :data:`SHORT_CHARS` to 1 at
+:data:`LONG_CHARS` characters. All these numbers are the ``faq_scoring`` block of qa/params.json.
 
-Decision (:attr:`FaqMatch.decision`): ``answer`` when the best entry scores at least the
-answer line (:data:`ANSWER_AT` for questions, rising to :data:`LONG_ANSWER_AT` for long
-statements) and leads the runner-up entry by :data:`MARGIN`, or scores :data:`ANSWER_CLEAR`
-whatever the margin; ``suggest`` (「您是不是想问」) from :data:`SUGGEST_AT`; otherwise
-``none`` and passages answer. A question noun no phrasing uses costs
+Decision (:func:`faq.result.decide`, lines from the ``faq_decision`` block): ``answer`` when
+the best entry scores at least the answer line (``answer_at`` for questions, rising to
+``long_answer_at`` for long statements) and leads the runner-up entry by ``margin``, or
+scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问」) from
+``suggest_at``; otherwise ``none`` and passages answer. A question noun no phrasing uses costs
 :data:`UNKNOWN_NOUN_PENALTY`. Questions of one or two characters only match a phrasing
 they equal exactly.
 """
@@ -34,51 +37,48 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from faq.result import RELATED_AT, SUGGEST_AT, FaqMatch  # noqa: F401  (re-exported)
+from faq.result import FaqMatch, decide, length_blend
+from qa.params import PARAMS
 from qa.query import YEAR, Query, answer_type, sentence_has_type
-from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
 from qa.text import NAME_TAGS, NOUN_TAGS, Segmenter, is_cjk, normalize, syllables
 
-#: Tuned on data/eval/faq_paraphrases.jsonl (python bench/faq_debug.py) and checked on PAWS-X
-#: (python bench/faq_bench.py); see README "Performance".
-ANSWER_AT = 42.0
-#: The answer line rises to this for long statements (lam = 1): sequence scores of long texts
-#: run high even for different meanings (PAWS-X hard negatives).
-LONG_ANSWER_AT = 90.0
-ANSWER_CLEAR = 85.0
-MARGIN = 12.0
-SHORT_CHARS, LONG_CHARS = 12, 40
+_S = PARAMS.faq_scoring
+#: Scoring constants: the ``faq_scoring`` block of qa/params.json (set by judgement on
+#: data/eval/faq_paraphrases.jsonl with bench/faq_debug.py and checked on PAWS-X with
+#: bench/faq_bench.py; written unchanged by bench/calibrate.py). The decision lines are in
+#: :func:`faq.result.decide`.
+SHORT_CHARS, LONG_CHARS = _S.short_chars, _S.long_chars
 #: Points taken off when the question names a figure that the entry's question, alternates
 #: and answer never mention, and more for a year: 「2021年销售额」 is not 「2020年销售额」.
-NUMBER_MISMATCH_PENALTY = 20.0
-YEAR_MISMATCH_PENALTY = 45.0
+NUMBER_MISMATCH_PENALTY = _S.number_mismatch
+YEAR_MISMATCH_PENALTY = _S.year_mismatch
 #: Points taken off when the question asks for a count, an amount, a date, a person or a
 #: place (qa.query answer types) and the entry's answer holds none: 「签约一年要交多少钱」 is
 #: not answered by an entry about who is in the team.
-ANSWER_TYPE_PENALTY = 15.0
+ANSWER_TYPE_PENALTY = _S.answer_type
 _TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place", "phone",
                     "hours", "address"})
 #: Points taken off per question noun (电话, 利率) that no FAQ phrasing uses at all, at most
 #: two: a question about something the FAQ never mentions is not answered by it.
-UNKNOWN_NOUN_PENALTY = 6.0
+UNKNOWN_NOUN_PENALTY = _S.unknown_noun
 #: Points taken off an entry that contains none of the question's nouns (公租房去哪里办 is not
 #: about student aid, however alike 「去哪里办」 reads).
-NO_SHARED_NOUN_PENALTY = 20.0
+NO_SHARED_NOUN_PENALTY = _S.no_shared_noun
 #: ... and per proper name (jieba tags ns/nr/nt: 卧龙区, a person, an organisation): a question
 #: about another district is not answered by this district's entry however alike the wording.
-UNKNOWN_NAME_PENALTY = 25.0
+UNKNOWN_NAME_PENALTY = _S.unknown_name
 _NAME_TAGS = NAME_TAGS
-#: Confidence = sigmoid((score - CONF_MID) / CONF_SCALE + (min(margin, 24) - CONF_MARGIN_MID) / CONF_SCALE):
-#: about 0.68 on the answer line (42 points, 12 ahead), where 67 of 68 accepted paraphrases of
-#: data/eval/faq_paraphrases.jsonl were right; 0.98 at 60 points and 20 ahead.
-CONF_MID, CONF_MARGIN_MID, CONF_SCALE = 40.0, 8.0, 8.0
-SHORT_QUERY_CHARS = 2
+SHORT_QUERY_CHARS = _S.short_query_chars
 #: Homophone correction applies to questions up to this long: residents' typos come in short
 #: questions, while long statements are full of transliterated names that sound alike.
-CORRECT_MAX_CHARS = 24
+CORRECT_MAX_CHARS = _S.correct_max_chars
 #: Phrasings fully scored per question: the best by characters, by pinyin and by shared words.
-CANDIDATES = 40
+CANDIDATES = _S.candidates
+#: Shares inside the score (see the module docstring).
+PINYIN_SHARE = _S.pinyin_share
+SHORT_SEQUENCE_SHARE = _S.short_sequence_share
+LEXICAL_SHARES = (_S.lexical_question, _S.lexical_phrasing, _S.lexical_entry)
 
 _NUMBERS = re.compile(r"\d{2,}(?:\.\d+)?")
 _STRIP = re.compile(r"[\s\W_]+")
@@ -280,8 +280,8 @@ class FaqMatcher:
         ``entry_memo`` caches per-entry parts (bag coverage, checks) within one question."""
         p = self._phrasings[i]
         key, numbers, kind = query.key, query.numbers, query.kind
-        lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
-        w_pinyin = 0.4 * (1 - lam)  # pinyin catches typos in short questions; long texts read by characters
+        lam = length_blend(len(key))
+        w_pinyin = PINYIN_SHARE * (1 - lam)  # pinyin catches typos in short questions; long texts read by characters
         sequence = (1 - w_pinyin) * fuzz.ratio(key, p.key) + w_pinyin * fuzz.ratio(query.pinyin, p.pinyin)
         q_cov, p_cov = self._coverage(query, p.words)
         memo = entry_memo if entry_memo is not None else {}
@@ -299,8 +299,9 @@ class FaqMatcher:
                 penalty += UNKNOWN_NAME_PENALTY  # 卧龙区 asked, the entry is about 宛城区
             cached = memo[p.entry.id] = (bag_cov, penalty)
         bag_cov, penalty = cached
-        lexical = 100 * (0.5 * q_cov + 0.25 * p_cov + 0.25 * bag_cov)
-        score = lam * sequence + (1 - lam) * (0.35 * sequence + 0.65 * lexical) - (1 - lam) * penalty
+        lexical = 100 * (LEXICAL_SHARES[0] * q_cov + LEXICAL_SHARES[1] * p_cov + LEXICAL_SHARES[2] * bag_cov)
+        short = SHORT_SEQUENCE_SHARE * sequence + (1 - SHORT_SEQUENCE_SHARE) * lexical
+        score = lam * sequence + (1 - lam) * short - (1 - lam) * penalty
         missing = numbers - p.numbers
         if missing:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
@@ -335,15 +336,7 @@ class FaqMatcher:
         top = [(self._phrasings[i].entry, s) for s, i in ranked]
         score, index = ranked[0]
         margin = score - (ranked[1][0] if len(ranked) > 1 else 0.0)
-        lam = min(max((len(key) - SHORT_CHARS) / (LONG_CHARS - SHORT_CHARS), 0.0), 1.0)
-        answer_at = ANSWER_AT + lam * (LONG_ANSWER_AT - ANSWER_AT)
-        if score >= max(ANSWER_CLEAR, answer_at) or (score >= answer_at and margin >= MARGIN):
-            decision = "answer"
-        elif score >= SUGGEST_AT:
-            decision = "suggest"
-        else:
-            decision = "none"
-        confidence = sigmoid((score - CONF_MID - (answer_at - ANSWER_AT)) / CONF_SCALE
-                             + (min(margin, 24.0) - CONF_MARGIN_MID) / CONF_SCALE)
+        lam = length_blend(len(key))
+        decision, confidence = decide(score, margin, lam)
         return FaqMatch(decision, self._phrasings[index].entry, score, margin, confidence,
-                        self._phrasings[index].text, top)
+                        self._phrasings[index].text, top, lam)

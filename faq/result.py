@@ -1,15 +1,42 @@
-"""The result of matching one question against the FAQ, and what it offers residents."""
+"""The result of matching one question against the FAQ, the decision lines, and what it offers residents."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qa.params import PARAMS, FaqDecisionParams
+from qa.rank import sigmoid
 from qa.store.faq_rows import FaqRecord
 
-#: From this score an entry is offered as 「您是不是想问」 (see faq/matcher.py for the answer line).
-SUGGEST_AT = 35.0
-#: From this score an entry may appear under 「您可能还想问」.
-RELATED_AT = 30.0
+#: From this score an entry is offered as 「您是不是想问」 (see faq/matcher.py for the answer line);
+#: ``faq_decision.suggest_at`` of qa/params.json (set by judgement).
+SUGGEST_AT = PARAMS.faq_decision.suggest_at
+#: From this score an entry may appear under 「您可能还想问」 (``faq_decision.related_at``).
+RELATED_AT = PARAMS.faq_decision.related_at
+
+
+def length_blend(key_chars: int) -> float:
+    """``lam`` of faq/matcher.py's docstring, 0..1: 0 up to ``faq_scoring.short_chars`` characters of the question's
+    key, 1 from ``long_chars``, linear between."""
+    short, long = PARAMS.faq_scoring.short_chars, PARAMS.faq_scoring.long_chars
+    return min(max((key_chars - short) / (long - short), 0.0), 1.0)
+
+
+def decide(score: float, margin: float, lam: float, lines: FaqDecisionParams = PARAMS.faq_decision) -> tuple[str, float]:
+    """(decision, confidence) for the best entry's ``score`` (0..100 points) and its ``margin``
+    over the runner-up entry (points), for a question of length blend ``lam`` (0..1), with the
+    decision lines ``lines`` (default: ``faq_decision`` of qa/params.json; bench/calibrate.py
+    sweeps candidates). Decision is "answer", "suggest" or "none"; confidence is 0..1."""
+    answer_at = lines.answer_at + lam * (lines.long_answer_at - lines.answer_at)
+    if score >= max(lines.answer_clear, answer_at) or (score >= answer_at and margin >= lines.margin):
+        decision = "answer"
+    elif score >= lines.suggest_at:
+        decision = "suggest"
+    else:
+        decision = "none"
+    confidence = sigmoid((score - lines.conf_mid - (answer_at - lines.answer_at)) / lines.conf_scale
+                         + (min(margin, 24.0) - lines.conf_margin_mid) / lines.conf_scale)
+    return decision, confidence
 
 
 @dataclass
@@ -23,6 +50,8 @@ class FaqMatch:
         confidence: 0..1, from score and margin (see :data:`CONF_MID`).
         matched: the phrasing (question or alternate) that matched best.
         top: (entry, score) best first, one per entry.
+        length_blend: the question's ``lam`` (0 short question .. 1 long statement), which
+            raises the answer line (:func:`faq.matcher.decide`).
     """
 
     decision: str
@@ -32,6 +61,7 @@ class FaqMatch:
     confidence: float
     matched: str = ""
     top: list[tuple[FaqRecord, float]] = field(default_factory=list)
+    length_blend: float = 0.0
 
     @property
     def suggestions(self) -> list[FaqRecord]:

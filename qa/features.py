@@ -12,17 +12,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from qa.params import PARAMS
 from qa.query import ANSWER_TYPE_PREDICATES, Query, Term, sentence_has_type
 from qa.text import is_cjk
 
+#: The feature constants below come from the ``features`` block of qa/params.json (set by
+#: judgement, written unchanged by bench/calibrate.py; see its ``source.method``).
 #: Characters between a typed answer (2652人) and a matched question term that still count
 #: as "near" for the proximity feature; a clause of the seed article is 10-20 characters.
-NEAR_CHARS = 14
+NEAR_CHARS = PARAMS.features.near_chars
 #: Credit for a question term found only in the document title (the article is about it).
-TITLE_CREDIT = 0.9
+TITLE_CREDIT = PARAMS.features.title_credit
 #: Share of an unknown verb's or function word's weight that counts as "unknown" (names and
 #: nouns count fully: 卧龙区 in a question about another district).
-UNKNOWN_NON_NOUN = 0.3
+UNKNOWN_NON_NOUN = PARAMS.features.unknown_non_noun
 
 
 def idf(df: int, n: int) -> float:

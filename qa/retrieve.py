@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from qa import rank
+from qa.params import PARAMS, Params
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
 from qa.text import normalize, pinyin
@@ -69,11 +70,14 @@ class PassageRetriever:
     """Candidate generation and re-ranking over one :class:`~qa.store.PassageIndex`."""
 
     def __init__(self, index: PassageIndex, *, persons: frozenset[str] = frozenset(),
-                 places: frozenset[str] = frozenset(), is_word=lambda word: True) -> None:
+                 places: frozenset[str] = frozenset(), is_word=lambda word: True, params: Params = PARAMS) -> None:
         """``persons`` / ``places``: words the segmenter's dictionary tags as person and place
         names (answer types 谁 and 哪里); ``is_word``: whether the dictionary knows a word
-        (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障)."""
+        (homophone corrections must be real words, not index bigrams such as 底保 in 兜底保障);
+        ``params``: ranking and confidence numbers (default: the committed qa/params.json;
+        bench/calibrate.py passes candidates)."""
         self.index = index
+        self.params = params
         self.persons, self.places = persons, places
         self.is_word = is_word
 
@@ -129,12 +133,13 @@ class PassageRetriever:
                            lead=row.seq == 0 and row.number == 1 and row.section is None)
             for row in rows.values()
         ]
-        ranked = rank.rank(query, terms, candidates)
+        ranked = rank.rank(query, terms, candidates, self.params.ranking)
         if not ranked:
             return None
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
-        return PassageResult(sentences=chosen, confidence=rank.confidence(ranked), score=best.score,
+        conf = rank.confidence(ranked, self.params.confidence, self.params.ranking.margin_scale)
+        return PassageResult(sentences=chosen, confidence=conf, score=best.score,
                              features=best.features, ranked=ranked, rows=rows, terms=terms)
 
     def _with_homophones(self, query: Query) -> Query:

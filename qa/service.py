@@ -13,23 +13,22 @@ import time
 from qa import explain, rank, smalltalk
 from qa.answer import MAX_SUGGESTIONS, Answer, Citation, faq_citation
 from qa.cache import ANSWER_CACHE_SIZE, AnswerCache
+from qa.params import PARAMS
 from qa.query import MAX_QUESTION_CHARS, Query, analyse
 from qa.retrieve import PassageResult, PassageRetriever
 from qa.store import Store
 from qa.text import Segmenter, normalize, valid_unicode
 
-#: A passage with out-of-scope evidence (qa.rank.out_of_scope_evidence) needs at least this
-#: confidence; below HEDGE_BELOW it carries the hedge line. Chosen by comparing decision rules
-#: on the dev, own, FAQ-paraphrase, CMRC and DRCD sets (0.35 answered more Wikipedia questions,
-#: 0.6 refused more of our own out-of-scope traps; 0.45 balances them).
-ABSTAIN_BELOW = 0.45
-HEDGE_BELOW = 0.60
-#: Between this floor and ABSTAIN_BELOW a passage is still offered, with the hedge line, unless
-#: the match shows concrete out-of-scope evidence (qa.rank.out_of_scope_evidence).
-ANSWER_FLOOR = 0.10
+#: Decision thresholds: the ``decision`` block of qa/params.json, chosen by the sweeps of
+#: bench/calibrate.py over data/eval/*.jsonl (see that block's ``source``). A passage with
+#: out-of-scope evidence (qa.rank.out_of_scope_evidence) needs ABSTAIN_BELOW; without it,
+#: ANSWER_FLOOR; below HEDGE_BELOW it carries the hedge line.
+ABSTAIN_BELOW = PARAMS.decision.abstain_below
+HEDGE_BELOW = PARAMS.decision.hedge_below
+ANSWER_FLOOR = PARAMS.decision.answer_floor
 #: An FAQ answer is preferred over a passage unless the passage is more confident by more
-#: than this: ties (within rounding noise) go to the FAQ.
-FAQ_TIE = 0.05
+#: than this (qa/params.json ``decision.faq_tie``, chosen by bench/calibrate.py).
+FAQ_TIE = PARAMS.decision.faq_tie
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 
