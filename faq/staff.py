@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faq.io import FaqFileError, clean, read_entries, split_list, write_entries
+from faq.io import FaqFileError, clean, negative_clash, read_entries, split_list, write_entries
 from qa.store import Store
 from qa.store.faq_rows import FaqNotFound, FaqRecord
 
@@ -40,6 +40,17 @@ class NearDuplicate(FaqError):
         super().__init__(f"与已有条目 {entry.id}「{entry.question}」非常相似（相似度 {score:.0f}）。"
                          f"如确需新增，请加 --force；或用 faq edit {entry.id} --add-alternates 把它加为该条目的问法。")
         self.entry, self.score = entry, score
+
+
+def _listed(value: list[str] | str | None) -> list[str]:
+    """``"甲|乙"`` or ``["甲", "乙"]`` -> cleaned list without blanks or repeats."""
+    return split_list(value if isinstance(value, str) else "|".join(value or []))
+
+
+def _check_negatives(question: str, alternates: list[str], negatives: list[str]) -> None:
+    clash = negative_clash(question, alternates, negatives)
+    if clash:
+        raise FaqError(f"反例问题「{clash}」与本条的问题或其他问法相同，不能既是正例又是反例")
 
 
 def _required(name: str, value: str | None, limit: int) -> str:
@@ -82,44 +93,53 @@ class FaqStaff:
         return record
 
     def add(self, *, question: str, answer: str, actor: str, alternates: list[str] | str | None = None,
-            source: str | None = None, tags: list[str] | None = None, force: bool = False) -> FaqRecord:
-        """Add an active entry.
+            source: str | None = None, tags: list[str] | None = None, force: bool = False,
+            negatives: list[str] | str | None = None) -> FaqRecord:
+        """Add an active entry. ``alternates`` and ``negatives`` (negative questions: phrasings
+        this entry must never answer) are lists or ``|``-separated strings.
 
         Raises:
-            FaqError: a blank or overlong field.
+            FaqError: a blank or overlong field, or a negative question equal to a positive one.
             NearDuplicate: the question is close to an existing entry and ``force`` is False.
         """
         question = _required("问题", question, MAX_QUESTION_CHARS)
         answer = _required("答案", answer, MAX_ANSWER_CHARS)
-        alts = split_list(alternates if isinstance(alternates, str) else "|".join(alternates or []))
+        alts = _listed(alternates)
+        negs = _listed(negatives)
+        _check_negatives(question, alts, negs)
         if not force:
             for text in [question, *alts]:
                 match = self._matcher().match(text)
                 if match.entry is not None and match.score >= NEAR_DUPLICATE_AT:
                     raise NearDuplicate(match.entry, match.score)
         return self.store.faq.add({"question": question, "answer": answer, "alternates": alts,
-                                   "source": clean(source), "tags": tags or []}, actor=actor)
+                                   "source": clean(source), "tags": tags or [], "negatives": negs}, actor=actor)
 
     def edit(self, faq_id: str, *, actor: str, question: str | None = None, answer: str | None = None,
              alternates: list[str] | str | None = None, add_alternates: list[str] | str | None = None,
-             source: str | None = None, enable: bool = False) -> FaqRecord:
+             source: str | None = None, enable: bool = False, negatives: list[str] | str | None = None,
+             add_negatives: list[str] | str | None = None) -> FaqRecord:
         """Change the given fields of an entry; ``enable`` re-activates a disabled one.
+        ``negatives`` replaces the negative questions, ``add_negatives`` appends to them.
 
         The entry is read and written back in one ``BEGIN IMMEDIATE`` transaction, so
         concurrent edits (``--add-alternates`` from several processes) never lose each
         other's alternates (issue 14: 4 processes once lost 6 of 20).
 
         Raises:
-            FaqError: unknown id, or a field set to blank.
+            FaqError: unknown id, a field set to blank, or a negative question equal to the
+                question or an alternate.
             qa.store.StoreError: the database stayed locked.
         """
         with self.store.db.write():
             return self._edit(faq_id, actor=actor, question=question, answer=answer, alternates=alternates,
-                              add_alternates=add_alternates, source=source, enable=enable)
+                              add_alternates=add_alternates, source=source, enable=enable,
+                              negatives=negatives, add_negatives=add_negatives)
 
     def _edit(self, faq_id: str, *, actor: str, question: str | None, answer: str | None,
               alternates: list[str] | str | None, add_alternates: list[str] | str | None, source: str | None,
-              enable: bool) -> FaqRecord:
+              enable: bool, negatives: list[str] | str | None = None,
+              add_negatives: list[str] | str | None = None) -> FaqRecord:
         """:meth:`edit`'s read-modify-write; the caller holds the write transaction."""
         current = self.get(faq_id)
         changes: dict = {}
@@ -133,6 +153,13 @@ class FaqStaff:
             extra = split_list(add_alternates if isinstance(add_alternates, str) else "|".join(add_alternates))
             base = changes.get("alternates", current.alternates)
             changes["alternates"] = list(dict.fromkeys([*base, *extra]))
+        if negatives is not None:
+            changes["negatives"] = _listed(negatives)
+        if add_negatives:
+            base = changes.get("negatives", current.negatives)
+            changes["negatives"] = list(dict.fromkeys([*base, *_listed(add_negatives)]))
+        _check_negatives(changes.get("question", current.question), changes.get("alternates", current.alternates),
+                         changes.get("negatives", current.negatives))
         if source is not None:
             changes["source"] = clean(source)
         if enable:

@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass, field
 from qa.store.db import Database
 from qa.store.log import utc_now
 
-FIELDS = ("question", "alternates", "answer", "source", "tags", "status")
+FIELDS = ("question", "alternates", "answer", "source", "tags", "status", "negatives")
+#: Fields stored as JSON lists of strings.
+LIST_FIELDS = ("alternates", "tags", "negatives")
 
 
 @dataclass(frozen=True)
 class FaqRecord:
-    """One FAQ entry as stored. ``alternates`` and ``tags`` are lists of strings."""
+    """One FAQ entry as stored. ``alternates``, ``tags`` and ``negatives`` are lists of strings;
+    ``negatives`` are phrasings that must not be answered by this entry (negative questions)."""
 
     id: str
     question: str
@@ -34,6 +37,7 @@ class FaqRecord:
     created_at: str = ""
     updated_by: str = ""
     updated_at: str = ""
+    negatives: list[str] = field(default_factory=list)
 
     def public(self) -> dict:
         """The editable fields (what history rows and exports hold)."""
@@ -46,8 +50,8 @@ class FaqNotFound(KeyError):
 
 def _record(row: sqlite3.Row) -> FaqRecord:
     data = dict(row)
-    data["alternates"] = json.loads(data["alternates"])
-    data["tags"] = json.loads(data["tags"])
+    for name in LIST_FIELDS:
+        data[name] = json.loads(data[name])
     return FaqRecord(**data)
 
 
@@ -109,11 +113,12 @@ class FaqRows:
         record = FaqRecord(id=faq_id, question=values["question"], answer=values["answer"],
                            alternates=list(values.get("alternates") or []), source=values.get("source") or "",
                            tags=list(values.get("tags") or []), status=values.get("status") or "active",
+                           negatives=list(values.get("negatives") or []),
                            origin=origin, seed_hash=seed_hash, created_by=actor, created_at=now,
                            updated_by=actor, updated_at=now)
         row = asdict(record)
-        row["alternates"] = json.dumps(row["alternates"], ensure_ascii=False)
-        row["tags"] = json.dumps(row["tags"], ensure_ascii=False)
+        for name in LIST_FIELDS:
+            row[name] = json.dumps(row[name], ensure_ascii=False)
         conn.execute(f"INSERT INTO faq_entries({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         self._history(conn, faq_id, "add", actor, None, record.public())
         return record
@@ -128,9 +133,10 @@ class FaqRows:
             merged["seed_hash"] = seed_hash
         record = FaqRecord(**merged)
         conn.execute("UPDATE faq_entries SET question=?, alternates=?, answer=?, source=?, tags=?, status=?, "
-                     "seed_hash=?, updated_by=?, updated_at=? WHERE id=?",
+                     "negatives=?, seed_hash=?, updated_by=?, updated_at=? WHERE id=?",
                      (record.question, json.dumps(record.alternates, ensure_ascii=False), record.answer,
-                      record.source, json.dumps(record.tags, ensure_ascii=False), record.status, record.seed_hash,
+                      record.source, json.dumps(record.tags, ensure_ascii=False), record.status,
+                      json.dumps(record.negatives, ensure_ascii=False), record.seed_hash,
                       record.updated_by, record.updated_at, record.id))
         if changes:
             self._history(conn, record.id, action, actor, {k: getattr(current, k) for k in changes},

@@ -44,6 +44,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             channel TEXT NOT NULL, user_key TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL,
             PRIMARY KEY (channel, user_key))""",
     ),
+    (
+        # Negative questions of an FAQ entry (phrasings that must not be answered by it, as in
+        # WeKnora's FAQ model): a JSON list like alternates; existing rows get none.
+        "ALTER TABLE faq_entries ADD COLUMN negatives TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
