@@ -52,6 +52,12 @@ class FaqMatch:
         top: (entry, score) best first, one per entry.
         length_blend: the question's ``lam`` (0 short question .. 1 long statement), which
             raises the answer line (:func:`faq.matcher.decide`).
+        also: runner-up entries whose answers are compatible with the best one's (they do not
+            compete with it; offered first under 「您可能还想问」).
+        gate: why the best entry may not answer (``"year"``, ``"month"``, ``"type:date"`` ...,
+            :func:`faq.gates.missing_detail`), or None.
+        blocked: ids of entries dropped because the question is close to one of their
+            negative questions.
     """
 
     decision: str
@@ -62,6 +68,9 @@ class FaqMatch:
     matched: str = ""
     top: list[tuple[FaqRecord, float]] = field(default_factory=list)
     length_blend: float = 0.0
+    also: list[FaqRecord] = field(default_factory=list)
+    gate: str | None = None
+    blocked: list[str] = field(default_factory=list)
 
     @property
     def suggestions(self) -> list[FaqRecord]:
@@ -70,12 +79,18 @@ class FaqMatch:
 
     @property
     def related(self) -> list[FaqRecord]:
-        """Loosely related entries for 「您可能还想问」 (score >= RELATED_AT)."""
-        return [e for e, s in self.top[:4] if s >= RELATED_AT]
+        """Entries for 「您可能还想问」: the compatible runners-up (:attr:`also`), then the loosely
+        related ones (score >= RELATED_AT)."""
+        out = {e.id: e for e in self.also}
+        for e, s in self.top[:4]:
+            if s >= RELATED_AT:
+                out.setdefault(e.id, e)
+        return list(out.values())
 
     def explain(self) -> dict:
         return {"decision": self.decision, "entry": self.entry.id if self.entry else None,
                 "matched": self.matched, "score": round(self.score, 1), "margin": round(self.margin, 1),
-                "confidence": round(self.confidence, 3),
+                "confidence": round(self.confidence, 3), "gate": self.gate, "blocked": self.blocked,
+                "also": [e.id for e in self.also],
                 "runner_up": ({"entry": self.top[1][0].id, "score": round(self.top[1][1], 1)}
                               if len(self.top) > 1 else None)}

@@ -191,6 +191,30 @@ class FaqDecisionParams:
 
 
 @dataclass(frozen=True)
+class FaqMatchParams:
+    """The FAQ matcher's retrieval weights and gates (see :mod:`faq.index`, :mod:`faq.gates`).
+
+    Attributes:
+        synonym_weight, pinyin_weight, bigram_weight: BM25 query-term weights of a synonym of a
+            question word, of a word's pinyin and of a character bigram (the question's own words
+            weigh 1).
+        retrieve: phrasings taken from BM25 per question.
+        compatible_at: answer word overlap (0..1 of the smaller answer) from which two entries
+            do not compete.
+        negative_margin: an entry is dropped when the question's similarity to one of its
+            negative questions reaches its similarity to the entry's phrasing less this (points).
+    """
+
+    synonym_weight: float
+    pinyin_weight: float
+    bigram_weight: float
+    retrieve: int
+    compatible_at: float
+    negative_margin: float
+    source: Provenance
+
+
+@dataclass(frozen=True)
 class Params:
     """All blocks of ``qa/params.json``."""
 
@@ -200,11 +224,13 @@ class Params:
     decision: DecisionParams
     faq_scoring: FaqScoringParams
     faq_decision: FaqDecisionParams
+    faq_match: FaqMatchParams
 
 
 _BLOCKS = {f.name: f.type for f in fields(Params)}
 _CLASSES = {"features": FeatureParams, "ranking": RankingParams, "confidence": ConfidenceParams,
-            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams}
+            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams,
+            "faq_match": FaqMatchParams}
 _WEIGHT_NAMES = {"ranking": RANKING_FEATURES, "confidence": CONFIDENCE_FEATURES}
 
 
@@ -284,8 +310,10 @@ def _check_ranges(p: Params) -> None:
         raise ParamsError("blocks.decision.answer_floor: must not exceed abstain_below")
     for key in ("title_credit", "unknown_non_noun"):
         unit("features", key, getattr(p.features, key))
+    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at"):
+        unit("faq_match", key, getattr(p.faq_match, key))
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
-                       ("faq_scoring", "candidates")):
+                       ("faq_scoring", "candidates"), ("faq_match", "retrieve")):
         if getattr(getattr(p, block), key) <= 0:
             raise ParamsError(f"blocks.{block}.{key}: must be > 0")
     s = p.faq_scoring
