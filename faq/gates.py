@@ -22,7 +22,7 @@ from qa.query import YEAR, sentence_has_type
 
 #: Answer types whose absence from the answer stops the entry from answering.
 GATED_TYPES = frozenset({"count_household", "count_person", "money", "count", "date", "place", "phone",
-                         "hours", "address", "person"})
+                         "hours", "address", "person", "number"})
 _MONTH = re.compile(r"(?<!\d)(1[0-2]|[1-9])月")
 
 

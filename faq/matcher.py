@@ -210,6 +210,16 @@ class FaqMatcher:
                     changed += 1
             return changed
 
+    def sync(self, rows) -> int:
+        """Apply the entries of ``rows`` (a :class:`~qa.store.faq_rows.FaqRows`) written since
+        the last sync (:meth:`~qa.store.faq_rows.FaqRows.changed_since`); the first sync reads
+        them all. Returns how many entries changed."""
+        with self._lock:
+            changed, self._rev = rows.changed_since(getattr(self, "_rev", -1))
+            for record in changed:
+                self.put(record)  # a disabled record is removed
+            return len(changed)
+
     # ------------------------------------------------------------------ scoring parts
     def correct_homophones(self, norm: str) -> str:
         """Replace stretches of the question that sound like an FAQ word but are written

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from qa.store.db import Database
 from qa.store.log import utc_now
@@ -38,6 +38,7 @@ class FaqRecord:
     updated_by: str = ""
     updated_at: str = ""
     negatives: list[str] = field(default_factory=list)
+    rev: int = 0  # FAQ version of the last write (set by the store)
 
     def public(self) -> dict:
         """The editable fields (what history rows and exports hold)."""
@@ -73,6 +74,13 @@ class FaqRows:
         rows = [_record(r) for r in self.db.conn.execute(sql, args)]
         return sorted(rows, key=lambda r: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", r.id)])
 
+    def changed_since(self, rev: int) -> tuple[list[FaqRecord], int]:
+        """Entries (any status) written after FAQ version ``rev``, and the newest ``rev`` among
+        them (``rev`` itself when none): what a matcher that has seen ``rev`` must update.
+        Uses the ``rev`` index, so it costs nothing per unchanged entry."""
+        rows = [_record(r) for r in self.db.conn.execute("SELECT * FROM faq_entries WHERE rev > ?", (rev,))]
+        return rows, max([rev, *(r.rev for r in rows)])
+
     def history(self, faq_id: str) -> list[dict]:
         return [dict(r) for r in self.db.conn.execute(
             "SELECT action, actor, at, old, new FROM faq_history WHERE faq_id=? ORDER BY id", (faq_id,))]
@@ -86,6 +94,15 @@ class FaqRows:
     def _bump(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO meta(key, value) VALUES ('faq_version', '1') ON CONFLICT(key) "
                      "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    @staticmethod
+    def _stamp(conn: sqlite3.Connection, faq_id: str) -> int:
+        """Mark a row as written at the FAQ version the enclosing transaction will bump to
+        (writes are serialised by ``BEGIN IMMEDIATE``, so versions only grow); returns it."""
+        row = conn.execute("SELECT value FROM meta WHERE key='faq_version'").fetchone()
+        rev = (int(row[0]) if row else 0) + 1
+        conn.execute("UPDATE faq_entries SET rev=? WHERE id=?", (rev, faq_id))
+        return rev
 
     @staticmethod
     def _history(conn: sqlite3.Connection, faq_id: str, action: str, actor: str, old: dict | None,
@@ -120,6 +137,7 @@ class FaqRows:
         for name in LIST_FIELDS:
             row[name] = json.dumps(row[name], ensure_ascii=False)
         conn.execute(f"INSERT INTO faq_entries({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
+        record = replace(record, rev=self._stamp(conn, faq_id))
         self._history(conn, faq_id, "add", actor, None, record.public())
         return record
 
@@ -138,6 +156,7 @@ class FaqRows:
                       record.source, json.dumps(record.tags, ensure_ascii=False), record.status,
                       json.dumps(record.negatives, ensure_ascii=False), record.seed_hash,
                       record.updated_by, record.updated_at, record.id))
+        record = replace(record, rev=self._stamp(conn, record.id))
         if changes:
             self._history(conn, record.id, action, actor, {k: getattr(current, k) for k in changes},
                           {k: getattr(record, k) for k in changes})

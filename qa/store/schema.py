@@ -48,6 +48,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Negative questions of an FAQ entry (phrasings that must not be answered by it, as in
         # WeKnora's FAQ model): a JSON list like alternates; existing rows get none.
         "ALTER TABLE faq_entries ADD COLUMN negatives TEXT NOT NULL DEFAULT '[]'",
+        # The FAQ version of an entry's last write: matchers fetch only rows newer than the
+        # version they have seen (faq/matcher.py FaqMatcher.sync).
+        "ALTER TABLE faq_entries ADD COLUMN rev INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS faq_entries_rev ON faq_entries(rev)",
     ),
 )
 
