@@ -412,6 +412,8 @@ class FaqMatcher:
                       if not compatible(first.answer_words, self._entries[i].answer_words, _M.compatible_at)), 0.0)
         lam = length_blend(len(key))
         decision, confidence = decide(score, score - rival, lam)
+        if decision == "answer" and score - rival < _M.tie_margin:
+            decision = "suggest"  # a near-tie with a different answer: let the resident choose
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
         if decision == "answer" and gate is not None:
             decision = "suggest"

@@ -203,6 +203,8 @@ class FaqMatchParams:
             do not compete.
         negative_margin: an entry is dropped when the question's similarity to one of its
             negative questions reaches its similarity to the entry's phrasing less this (points).
+        tie_margin: an entry within this many points of the best whose answer is not
+            compatible makes the best a suggestion, whatever its score.
     """
 
     synonym_weight: float
@@ -211,6 +213,7 @@ class FaqMatchParams:
     retrieve: int
     compatible_at: float
     negative_margin: float
+    tie_margin: float
     source: Provenance
 
 
