@@ -85,6 +85,19 @@ SHORT_SEQUENCE_SHARE = _S.short_sequence_share
 LEXICAL_SHARES = (_S.lexical_question, _S.lexical_phrasing, _S.lexical_entry)
 
 _NUMBERS = re.compile(r"\d{2,}(?:\.\d+)?")
+#: Cues of a question (qa.query's answer-type cues, yes/no forms and dialect tails): a text
+#: without any is a statement, read by characters from a shorter length (PAWS-X: swapping
+#: words in a statement changes its meaning).
+_QUESTION = re.compile(r"[吗呢么?？]|什么|怎么|咋|啥|多少|几|哪|谁|是否|能否|可否|有没|是不是|能不能|可不可以|"
+                       r"会不会|要不要|行不行|中不中|如何|怎样|为何|为什么|(?:不|没|没有)$")
+
+
+def blend(key: str, norm: str) -> float:
+    """``lam`` (0..1) of a question: :func:`faq.result.length_blend` of its key, reaching 1 at
+    ``faq_match.statement_long_chars`` for a statement that asks nothing."""
+    if _QUESTION.search(norm):
+        return length_blend(len(key))
+    return length_blend(len(key), _M.statement_long_chars)
 _STRIP = re.compile(r"[\s\W_]+")
 _TAIL = re.compile(r"(吗|呢|啊|呀|吧|么|嘛|哈)+$")
 _HEAD = re.compile(r"^(请问|请教一下|请教|问一下|想问一下|想问|我想问一下|我想问|我想知道|想知道)")
@@ -125,6 +138,7 @@ class _QueryWords:
     total: float
     nouns: list[tuple[str, str, frozenset[str], float]]
     places: frozenset[str]
+    lam: float  # 0 short question .. 1 long statement (:func:`blend`)
 
 
 class FaqMatcher:
@@ -168,12 +182,15 @@ class FaqMatcher:
             if record.status != "active":
                 return
             texts = [t for t in dict.fromkeys([record.question, *record.alternates]) if t.strip()]
-            self.index.add(record.id, [self._phrasing_item(t) for t in texts])
+            items = [self._phrasing_item(t) for t in texts]
+            self.index.add(record.id, items)
             text_norm = normalize(" ".join([record.question, *record.alternates, record.answer]))
             answer_norm = normalize(record.answer)
+            answer_words = self._words(answer_norm)
             bag: dict[str, str] = {}
-            for text in (record.question, *record.alternates, record.answer):
-                bag.update(self._words(normalize(text)))
+            for _, _, _, words in items:
+                bag.update(words)
+            bag.update(answer_words)
             negatives = []
             for text in dict.fromkeys(record.negatives):
                 text, key, pinyin, words = self._phrasing_item(text)
@@ -183,9 +200,8 @@ class FaqMatcher:
             self._entries[record.id] = _Entry(
                 record, bag, {py: w for w, py in bag.items() if len(w) >= 2},
                 frozenset(w for w in bag if w in self.segmenter.places), frozenset(_NUMBERS.findall(text_norm)),
-                text_norm, answer_norm,
-                frozenset(self._words(answer_norm)) | frozenset(_NUMBERS.findall(answer_norm)), tuple(negatives),
-                frozenset(answer_type(normalize(t)) for t in texts))
+                text_norm, answer_norm, frozenset(answer_words) | frozenset(_NUMBERS.findall(answer_norm)),
+                tuple(negatives), frozenset(answer_type(normalize(t)) for t in texts))
 
     def remove(self, entry_id: str) -> None:
         """Stop matching one entry (nothing happens for an unknown id)."""
@@ -271,7 +287,7 @@ class FaqMatcher:
         return _QueryWords(norm=norm, key=key, pinyin=syllables(key), numbers=frozenset(_NUMBERS.findall(norm)),
                            kind=kind, words=entries, total=sum(e[3] for e in entries) or 1.0,
                            nouns=[e for e in entries if len(e[0]) >= 2 and self.segmenter.is_noun(e[0])],
-                           places=frozenset(w for w in words if w in self.segmenter.places))
+                           places=frozenset(w for w in words if w in self.segmenter.places), lam=blend(key, norm))
 
     @staticmethod
     def _word_match(qword: str, qpinyin: str, words: dict[str, str], by_pinyin: dict[str, str],
@@ -320,7 +336,7 @@ class FaqMatcher:
     def similarity(self, query: _QueryWords, p: Phrasing) -> float:
         """Closeness (0..100) of the question to one phrasing alone: the sequence view and the
         lexical view without the entry's other text (used for negative questions)."""
-        lam = length_blend(len(query.key))
+        lam = query.lam
         w_pinyin = PINYIN_SHARE * (1 - lam)
         sequence = (1 - w_pinyin) * fuzz.ratio(query.key, p.key) + w_pinyin * fuzz.ratio(query.pinyin, p.pinyin)
         q_cov, p_cov = self._coverage(query, p.words, p.by_pinyin)
@@ -329,12 +345,13 @@ class FaqMatcher:
         return lam * sequence + (1 - lam) * (SHORT_SEQUENCE_SHARE * sequence + (1 - SHORT_SEQUENCE_SHARE) * lexical)
 
     def score(self, query: _QueryWords, pid: int, entry_memo: dict | None = None) -> float:
-        """Score (0..100) of the question against phrasing ``pid`` (see the module docstring).
+        """Score (at most 100; below 0 after penalties) of the question against phrasing ``pid``
+        (see the module docstring). Ranking uses it unclipped; results report it clipped at 0.
         ``entry_memo`` caches per-entry parts (bag coverage, checks) within one question."""
         p = self.index.phrasings[pid]
         entry = self._entries[p.entry_id]
         key, numbers, kind = query.key, query.numbers, query.kind
-        lam = length_blend(len(key))
+        lam = query.lam
         w_pinyin = PINYIN_SHARE * (1 - lam)  # pinyin catches typos in short questions; long texts read by characters
         sequence = (1 - w_pinyin) * fuzz.ratio(key, p.key) + w_pinyin * fuzz.ratio(query.pinyin, p.pinyin)
         q_cov, p_cov = self._coverage(query, p.words, p.by_pinyin)
@@ -358,7 +375,7 @@ class FaqMatcher:
         missing = numbers - entry.numbers
         if missing:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
-        return max(score, 0.0)
+        return score
 
     def _blocked(self, query: _QueryWords, entry: _Entry, pid: int) -> bool:
         """True when the question is at least as close to a negative question of ``entry`` as
@@ -390,18 +407,19 @@ class FaqMatcher:
         else:
             penalty = self._unknown_penalty(norm)
             memo: dict = {}
-            scored = [(max(self.score(qw, pid, memo) - penalty, 0.0), pid) for pid in self._candidates(qw)]
+            # Unclipped: penalties shared by every candidate must not flatten the ranking to 0s.
+            scored = [(self.score(qw, pid, memo) - penalty, pid) for pid in self._candidates(qw)]
         best: dict[str, tuple[float, int]] = {}
         for score, pid in scored:
             entry_id = self.index.phrasings[pid].entry_id
-            if score > best.get(entry_id, (-1.0, pid))[0]:
+            if entry_id not in best or score > best[entry_id][0]:
                 best[entry_id] = (score, pid)
         blocked = [i for i, (_, pid) in best.items() if self._blocked(qw, self._entries[i], pid)]
         for entry_id in blocked:
             del best[entry_id]
         if not best:
             return FaqMatch("none", None, 0.0, 0.0, 0.0, blocked=blocked)
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
+        ranked = [(i, (max(s, 0.0), pid)) for i, (s, pid) in sorted(best.items(), key=lambda item: (-item[1][0], item[0]))]
         top = [(self._entries[i].record, s) for i, (s, _) in ranked]
         first_id, (score, pid) = ranked[0]
         first = self._entries[first_id]
@@ -410,7 +428,7 @@ class FaqMatcher:
                 if compatible(first.answer_words, self._entries[i].answer_words, _M.compatible_at)]
         rival = next((s for i, (s, _) in ranked[1:]
                       if not compatible(first.answer_words, self._entries[i].answer_words, _M.compatible_at)), 0.0)
-        lam = length_blend(len(key))
+        lam = qw.lam
         decision, confidence = decide(score, score - rival, lam)
         if decision == "answer" and score - rival < _M.tie_margin:
             decision = "suggest"  # a near-tie with a different answer: let the resident choose

@@ -15,11 +15,13 @@ SUGGEST_AT = PARAMS.faq_decision.suggest_at
 RELATED_AT = PARAMS.faq_decision.related_at
 
 
-def length_blend(key_chars: int) -> float:
+def length_blend(key_chars: int, long_chars: int | None = None) -> float:
     """``lam`` of faq/matcher.py's docstring, 0..1: 0 up to ``faq_scoring.short_chars`` characters of the question's
-    key, 1 from ``long_chars``, linear between."""
-    short, long = PARAMS.faq_scoring.short_chars, PARAMS.faq_scoring.long_chars
-    return min(max((key_chars - short) / (long - short), 0.0), 1.0)
+    key, 1 from ``long_chars`` (default ``faq_scoring.long_chars``; statements that ask nothing use
+    ``faq_match.statement_long_chars``), linear between."""
+    short = PARAMS.faq_scoring.short_chars
+    long = long_chars if long_chars is not None else PARAMS.faq_scoring.long_chars
+    return min(max((key_chars - short) / max(long - short, 1), 0.0), 1.0)
 
 
 def decide(score: float, margin: float, lam: float, lines: FaqDecisionParams = PARAMS.faq_decision) -> tuple[str, float]:

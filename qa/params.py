@@ -205,6 +205,8 @@ class FaqMatchParams:
             negative questions reaches its similarity to the entry's phrasing less this (points).
         tie_margin: an entry within this many points of the best whose answer is not
             compatible makes the best a suggestion, whatever its score.
+        statement_long_chars: key length from which a text without question cues is read by
+            characters only (``lam`` = 1; questions use ``faq_scoring.long_chars``).
     """
 
     synonym_weight: float
@@ -214,6 +216,7 @@ class FaqMatchParams:
     compatible_at: float
     negative_margin: float
     tie_margin: float
+    statement_long_chars: int
     source: Provenance
 
 
