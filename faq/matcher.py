@@ -378,13 +378,29 @@ class FaqMatcher:
         return score
 
     def _blocked(self, query: _QueryWords, entry: _Entry, pid: int) -> bool:
-        """True when the question is at least as close to a negative question of ``entry`` as
-        to the phrasing ``pid`` that matched it best (less ``faq_match.negative_margin``)."""
+        """True when the question is close to a negative question of ``entry`` (similarity at
+        least ``faq_match.negative_at``) and at least as close to it as to the phrasing ``pid``
+        that matched the entry best (less ``faq_match.negative_margin``)."""
         if not entry.negatives:
             return False
         positive = self.similarity(query, self.index.phrasings[pid])
         negative = max(self.similarity(query, n) for n in entry.negatives)
-        return negative >= positive - _M.negative_margin
+        return negative >= _M.negative_at and negative >= positive - _M.negative_margin
+
+    def _answers_too(self, query: _QueryWords, entry: _Entry, memo: dict) -> bool:
+        """True when ``entry`` would answer the question as well: its text covers at least
+        ``faq_match.compatible_at`` of the question's word weight and, for a question asking a
+        count, an amount, a date, a place ..., its answer holds one or one of its phrasings asks
+        for it. Entries that all answer the question do not compete (near-ties, issue 11)."""
+        cached = memo.get(entry.record.id)
+        if cached is None:
+            bag_cov, _ = self._coverage(query, entry.bag, entry.bag_by_pinyin)
+        else:
+            bag_cov = cached[0]
+        if bag_cov < _M.compatible_at:
+            return False
+        return query.kind not in _TYPED or query.kind in entry.asked or sentence_has_type(
+            entry.answer_norm, query.kind, query.numbers, question_norm=query.key)
 
     # ------------------------------------------------------------------ matching
     def match(self, query: Query | str) -> FaqMatch:
@@ -402,11 +418,11 @@ class FaqMatcher:
         kind = query.answer_type if isinstance(query, Query) else answer_type(norm)
         words = self._words(norm)
         qw = self._query_words(key, norm, words, kind)
+        memo: dict = {}
         if len(key) <= SHORT_QUERY_CHARS:
             scored = [(100.0, pid) for pid in self.index.exact.get(key, ())]
         else:
             penalty = self._unknown_penalty(norm)
-            memo: dict = {}
             # Unclipped: penalties shared by every candidate must not flatten the ranking to 0s.
             scored = [(self.score(qw, pid, memo) - penalty, pid) for pid in self._candidates(qw)]
         best: dict[str, tuple[float, int]] = {}
@@ -424,10 +440,10 @@ class FaqMatcher:
         first_id, (score, pid) = ranked[0]
         first = self._entries[first_id]
         runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
+        fits = {i: self._answers_too(qw, self._entries[i], memo) for i, _ in ranked[:8]}
         also = [self._entries[i].record for i, (s, _) in ranked[1:4]
-                if compatible(first.answer_words, self._entries[i].answer_words, _M.compatible_at)]
-        rival = next((s for i, (s, _) in ranked[1:]
-                      if not compatible(first.answer_words, self._entries[i].answer_words, _M.compatible_at)), 0.0)
+                if fits.get(i) and fits[first_id] and s >= score - _M.tie_window]
+        rival = next((s for i, (s, _) in ranked[1:] if not (fits.get(i) and fits[first_id])), 0.0)
         lam = qw.lam
         decision, confidence = decide(score, score - rival, lam)
         if decision == "answer" and score - rival < _M.tie_margin:

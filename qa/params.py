@@ -199,8 +199,10 @@ class FaqMatchParams:
             question word, of a word's pinyin and of a character bigram (the question's own words
             weigh 1).
         retrieve: phrasings taken from BM25 per question.
-        compatible_at: answer word overlap (0..1 of the smaller answer) from which two entries
-            do not compete.
+        compatible_at: share (0..1) of the question's word weight an entry's text must cover for
+            it to answer the question too; entries that all answer it do not compete.
+        tie_window: such an entry within this many points of the best is offered beside the answer.
+        negative_at: similarity (points) from which a question is close to a negative question.
         negative_margin: an entry is dropped when the question's similarity to one of its
             negative questions reaches its similarity to the entry's phrasing less this (points).
         tie_margin: an entry within this many points of the best whose answer is not
@@ -214,6 +216,8 @@ class FaqMatchParams:
     bigram_weight: float
     retrieve: int
     compatible_at: float
+    tie_window: float
+    negative_at: float
     negative_margin: float
     tie_margin: float
     statement_long_chars: int
