@@ -7,11 +7,7 @@
   entry about what 四集中 is does not answer 「四集中哪年开始的」): the entry may be suggested,
   never answered (issue 11: "an FAQ entry is
   accepted for a detail its answer does not contain").
-* :func:`compatible`: two entries whose answers say largely the same thing (a staff entry and a
-  seed entry on one topic) do not compete: the best one answers and the other is offered.
-
-Both are pure functions of prepared entry data; the numbers are the ``faq_match`` block of
-qa/params.json.
+A pure function of prepared entry data.
 """
 
 from __future__ import annotations
@@ -56,11 +52,3 @@ def missing_detail(question_norm: str, kind: str | None, question_numbers: froze
                                                      question_norm=question_norm):
         return f"type:{kind}"
     return None
-
-
-def compatible(words_a: frozenset[str], words_b: frozenset[str], at: float) -> bool:
-    """True when two answers' content words and numbers overlap by at least ``at`` (0..1) of
-    the smaller set (overlap coefficient); empty sets are never compatible."""
-    if not words_a or not words_b:
-        return False
-    return len(words_a & words_b) / min(len(words_a), len(words_b)) >= at
