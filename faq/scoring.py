@@ -165,6 +165,8 @@ class Scorer:
         for word, flag in self.segmenter.tagged_content_words(norm):
             if flag not in NOUN_TAGS or len(word) < 2 or any(v in df for v in self.segmenter.variants(word)):
                 continue
+            if self.segmenter.general_idf(word) <= MATCH.common_idf + 1:  # an everyday word (东西), no topic
+                continue
             if " ".join(syllables(word)) in pinyins or any(word in w for w in df):
                 continue
             if flag in NAME_TAGS:
@@ -173,8 +175,22 @@ class Scorer:
                 nouns += 1
         return UNKNOWN_NAME_PENALTY * min(names, 1) + UNKNOWN_NOUN_PENALTY * min(nouns, 2)
 
+    def weight(self, word: str) -> float:
+        """Weight of a question word in the coverage shares: its idf over the phrasings; a word
+        no phrasing uses keeps the largest idf only when it is rare in general Chinese
+        (:meth:`qa.text.Segmenter.general_idf` at ``faq_match.rare_idf`` or more) and
+        ``faq_match.common_floor`` of it for everyday words (``common_idf`` or less: 东西, 拿),
+        linear between: a resident's filler words must not outweigh the topic word they
+        share with the entry, while an unknown term (驾照) still counts fully."""
+        idf = self.index.idf(word)
+        if word in self.index.word_df:
+            return idf
+        general = self.segmenter.general_idf(word)
+        share = (general - MATCH.common_idf) / (MATCH.rare_idf - MATCH.common_idf)
+        return idf * min(max(share, MATCH.common_floor), 1.0)
+
     def query_words(self, key: str, norm: str, words: dict[str, str], kind: str | None) -> QueryWords:
-        entries = [(w, py, self.segmenter.variants(w), self.index.idf(w)) for w, py in words.items()]
+        entries = [(w, py, self.segmenter.variants(w), self.weight(w)) for w, py in words.items()]
         return QueryWords(norm=norm, key=key, pinyin=syllables(key), numbers=frozenset(NUMBERS.findall(norm)),
                            kind=kind, words=entries, total=sum(e[3] for e in entries) or 1.0,
                            nouns=[e for e in entries if len(e[0]) >= 2 and self.segmenter.is_noun(e[0])],

@@ -207,6 +207,9 @@ class FaqMatchParams:
             negative questions reaches its similarity to the entry's phrasing less this (points).
         tie_margin: an entry within this many points of the best whose answer is not
             compatible makes the best a suggestion, whatever its score.
+        common_idf, rare_idf, common_floor: a question word no phrasing uses weighs its full idf
+            from general-language idf ``rare_idf`` (jieba's dictionary), ``common_floor`` of it
+            at ``common_idf`` or below; no unknown-noun penalty up to ``common_idf`` + 1.
         statement_long_chars: key length from which a text without question cues is read by
             characters only (``lam`` = 1; questions use ``faq_scoring.long_chars``).
     """
@@ -221,6 +224,9 @@ class FaqMatchParams:
     negative_margin: float
     tie_margin: float
     statement_long_chars: int
+    common_idf: float
+    rare_idf: float
+    common_floor: float
     source: Provenance
 
 
@@ -320,7 +326,9 @@ def _check_ranges(p: Params) -> None:
         raise ParamsError("blocks.decision.answer_floor: must not exceed abstain_below")
     for key in ("title_credit", "unknown_non_noun"):
         unit("features", key, getattr(p.features, key))
-    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at"):
+    if p.faq_match.rare_idf <= p.faq_match.common_idf:
+        raise ParamsError("blocks.faq_match.rare_idf: must exceed common_idf")
+    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at", "common_floor"):
         unit("faq_match", key, getattr(p.faq_match, key))
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
                        ("faq_scoring", "candidates"), ("faq_match", "retrieve")):
