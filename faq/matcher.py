@@ -191,10 +191,9 @@ class FaqMatcher:
         first_id, (score, pid) = ranked[0]
         first = self._entries[first_id]
         runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
-        fits = {i: self.scorer.answers_too(qw, self._entries[i], memo) for i, _ in ranked[:8]}
-        also = [self._entries[i].record for i, (s, _) in ranked[1:4]
-                if fits.get(i) and fits[first_id] and s >= score - MATCH.tie_window]
-        rival = next((s for i, (s, _) in ranked[1:] if not (fits.get(i) and fits[first_id])), 0.0)
+        fits = {i: self.scorer.answers_too(qw, first, self._entries[i]) for i, _ in ranked[1:8]}
+        also = [self._entries[i].record for i, (s, _) in ranked[1:4] if fits[i] and s >= score - MATCH.tie_window]
+        rival = next((s for i, (s, _) in ranked[1:] if not fits.get(i)), 0.0)
         lam = qw.lam
         decision, confidence = decide(score, score - rival, lam)
         if decision == "answer" and score - rival < MATCH.tie_margin:

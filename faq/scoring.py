@@ -284,17 +284,25 @@ class Scorer:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
         return score
 
-    def answers_too(self, query: QueryWords, entry: Entry, memo: dict) -> bool:
-        """True when ``entry`` would answer the question as well: its text covers at least
-        ``faq_match.compatible_at`` of the question's word weight and, for a question asking a
-        count, an amount, a date, a place ..., its answer holds one or one of its phrasings asks
-        for it. Entries that all answer the question do not compete (near-ties, issue 11)."""
-        cached = memo.get(entry.record.id)
-        if cached is None:
-            bag_cov, _ = self.coverage(query, entry.bag, entry.bag_by_pinyin)
-        else:
-            bag_cov = cached[0]
-        if bag_cov < MATCH.compatible_at:
-            return False
+    def covered(self, query: QueryWords, entry: Entry) -> frozenset[str]:
+        """The question's words that ``entry``'s question, alternates or answer contain (as a
+        synonym, homophone or part of a longer word too)."""
+        return frozenset(w for w, py, variants, _ in query.words
+                         if self.word_match(w, py, entry.bag, entry.bag_by_pinyin, variants)[1] is not None)
+
+    def gives_detail(self, query: QueryWords, entry: Entry) -> bool:
+        """True unless the question asks a count, an amount, a date, a place ... that the
+        entry neither asks for in a phrasing nor holds in its answer."""
         return query.kind not in _TYPED or query.kind in entry.asked or sentence_has_type(
             entry.answer_norm, query.kind, query.numbers, question_norm=query.key)
+
+    def answers_too(self, query: QueryWords, best: Entry, other: Entry) -> bool:
+        """True when ``other`` answers the question as well as ``best``: it contains the question
+        words ``best`` contains (all but ``faq_match.compatible_at`` of the question's word
+        weight) and both give the asked detail. Such entries do not compete (near-ties of a
+        staff entry and a seed entry on one topic, issue 11)."""
+        if not (self.gives_detail(query, best) and self.gives_detail(query, other)):
+            return False
+        weights = {w: weight for w, _, _, weight in query.words}
+        missing = self.covered(query, best) - self.covered(query, other)
+        return sum(weights[w] for w in missing) <= MATCH.compatible_at * query.total

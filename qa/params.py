@@ -199,8 +199,8 @@ class FaqMatchParams:
             question word, of a word's pinyin and of a character bigram (the question's own words
             weigh 1).
         retrieve: phrasings taken from BM25 per question.
-        compatible_at: share (0..1) of the question's word weight an entry's text must cover for
-            it to answer the question too; entries that all answer it do not compete.
+        compatible_at: share (0..1) of the question's word weight that the best entry contains
+            and another may lack while still answering the question too (then they do not compete).
         tie_window: such an entry within this many points of the best is offered beside the answer.
         negative_at: similarity (points) from which a question is close to a negative question.
         negative_margin: an entry is dropped when the question's similarity to one of its
