@@ -19,6 +19,9 @@ from qa.query import YEAR, sentence_has_type
 #: Answer types whose absence from the answer stops the entry from answering.
 GATED_TYPES = frozenset({"count_household", "count_person", "money", "count", "date", "place", "phone",
                          "hours", "address", "person", "number"})
+#: Answer types that ask for a figure: an entry all of whose phrasings ask one does not answer
+#: a how-question.
+FIGURE_TYPES = frozenset({"count_household", "count_person", "money", "count", "number", "date"})
 _MONTH = re.compile(r"(?<!\d)(1[0-2]|[1-9])月")
 
 
@@ -42,12 +45,15 @@ def missing_detail(question_norm: str, kind: str | None, question_numbers: froze
         question_numbers: numbers the question states (2+ digits).
         entry_text: the normalised question, alternates and answer of the entry.
         answer_norm: the normalised answer.
-        asked: answer types the entry's question and alternates ask for.
+        asked: answer types the entry's question and alternates ask for (a how-question is
+            refused by an entry whose phrasings all ask for a figure).
     """
     if years(question_norm) - years(entry_text):
         return "year"
     if months(question_norm) - months(entry_text):
         return "month"
+    if kind == "how" and asked and asked <= FIGURE_TYPES:
+        return "type:how"  # 「怎么注册」 is not answered by an entry written for 「有多少家」
     if kind in GATED_TYPES and kind not in asked and not sentence_has_type(answer_norm, kind, question_numbers,
                                                      question_norm=question_norm):
         return f"type:{kind}"

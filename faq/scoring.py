@@ -299,10 +299,15 @@ class Scorer:
     def answers_too(self, query: QueryWords, best: Entry, other: Entry) -> bool:
         """True when ``other`` answers the question as well as ``best``: it contains the question
         words ``best`` contains (all but ``faq_match.compatible_at`` of the question's word
-        weight) and both give the asked detail. Such entries do not compete (near-ties of a
+        weight), both give the asked detail, and ``best`` itself contains the question's nouns
+        (all but the same share): a best entry that leaves the asked thing open answers nothing
+        for sure, so its runner-up still competes. Such entries do not compete (near-ties of a
         staff entry and a seed entry on one topic, issue 11)."""
         if not (self.gives_detail(query, best) and self.gives_detail(query, other)):
             return False
         weights = {w: weight for w, _, _, weight in query.words}
-        missing = self.covered(query, best) - self.covered(query, other)
-        return sum(weights[w] for w in missing) <= MATCH.compatible_at * query.total
+        best_words = self.covered(query, best)
+        unaddressed = {w for w, *_ in query.nouns} - best_words  # 利率 asked, the best entry never says
+        missing = best_words - self.covered(query, other)
+        limit = MATCH.compatible_at * query.total
+        return sum(weights[w] for w in unaddressed) <= limit and sum(weights[w] for w in missing) <= limit

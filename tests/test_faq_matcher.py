@@ -120,3 +120,11 @@ def test_service_keeps_its_matcher_and_sees_an_edit_on_the_next_answer(runtime):
     staff.disable(answer.faq_id, actor="cli:t")
     assert service.answer("秸秆禁烧补助怎么领").faq_id != answer.faq_id
     assert service.faq_matcher is before
+
+
+def test_a_how_question_is_not_answered_by_an_entry_written_for_a_figure(segmenter):
+    suppliers = FaqRecord(id="N1", question="832平台上有多少家供应商？", alternates=["832平台供应商有几家"],
+                          answer="在832平台推荐供应商32家。")
+    match = FaqMatcher([suppliers], segmenter).match("832平台怎么注册成为供应商")
+    assert match.entry.id == "N1" and match.gate == "type:how" and match.decision != "answer"
+    assert FaqMatcher([suppliers], segmenter).match("832平台供应商有多少家").decision == "answer"
