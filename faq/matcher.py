@@ -22,7 +22,8 @@ scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问�
   phrasings);
 * an answer becomes a suggestion when the entry lacks the asked detail
   (:func:`faq.gates.missing_detail`: a year or month it never mentions, a detail it neither
-  asks for nor gives).
+  asks for nor gives, or a topic noun that neither it nor any FAQ phrasing mentions:
+  :meth:`faq.scoring.Scorer.unknown_topics`).
 
 Questions of one or two characters only match a phrasing they equal exactly.
 """
@@ -199,6 +200,9 @@ class FaqMatcher:
         if decision == "answer" and score - rival < MATCH.tie_margin:
             decision = "suggest"  # a near-tie with a different answer: let the resident choose
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
+        if gate is None and decision == "answer":
+            topics = self.scorer.unknown_topics(norm, first)
+            gate = f"topic:{topics[0]}" if topics else None
         if decision == "answer" and gate is not None:
             decision = "suggest"
         return FaqMatch(decision, first.record, score, score - runner_up, confidence,

@@ -156,6 +156,25 @@ class Scorer:
     def words(self, norm: str) -> dict[str, str]:
         return {w: " ".join(syllables(w)) for w in self.segmenter.content_words(norm)}
 
+    def unknown_topics(self, norm: str, entry: Entry) -> list[str]:
+        """Nouns of the question that name a topic (jieba knows them and they are not everyday
+        words: general idf from ``faq_match.topic_idf``) which no phrasing of the FAQ uses and
+        ``entry`` never mentions: 新能源 in 「新能源汽车补贴多少钱」. Words jieba lacks (dialect,
+        typos) are left to the scores."""
+        df, pinyins = self.index.word_df, self.index.word_pinyin
+        out = []
+        for word, flag in self.segmenter.tagged_content_words(norm):
+            if flag not in NOUN_TAGS or len(word) < 2 or not self.segmenter.is_word(word):
+                continue
+            if self.segmenter.general_idf(word) < MATCH.topic_idf:
+                continue
+            variants = self.segmenter.variants(word)
+            if any(v in df for v in variants) or " ".join(syllables(word)) in pinyins or any(word in w for w in df):
+                continue
+            if self.word_match(word, " ".join(syllables(word)), entry.bag, entry.bag_by_pinyin, variants)[1] is None:
+                out.append(word)
+        return out
+
     def unknown_penalty(self, norm: str) -> float:
         """Points off for nouns of the question (2+ characters) that no phrasing uses, even as
         a synonym, homophone or part of a longer word: proper names cost
@@ -178,7 +197,7 @@ class Scorer:
     def weight(self, word: str) -> float:
         """Weight of a question word in the coverage shares: its idf over the phrasings; a word
         no phrasing uses keeps the largest idf only when it is rare in general Chinese
-        (:meth:`qa.text.Segmenter.general_idf` at ``faq_match.rare_idf`` or more) and
+        (:meth:`qa.text.Segmenter.general_idf` at ``faq_match.rare_idf`` or more), and
         ``faq_match.common_floor`` of it for everyday words (``common_idf`` or less: 东西, 拿),
         linear between: a resident's filler words must not outweigh the topic word they
         share with the entry, while an unknown term (驾照) still counts fully."""
@@ -300,8 +319,9 @@ class Scorer:
         """True when ``other`` answers the question as well as ``best``: it contains the question
         words ``best`` contains (all but ``faq_match.compatible_at`` of the question's word
         weight), both give the asked detail, and ``best`` itself contains the question's nouns
-        (all but the same share): a best entry that leaves the asked thing open answers nothing
-        for sure, so its runner-up still competes. Such entries do not compete (near-ties of a
+        (all but the same share) and ``faq_match.best_cover_at`` of its word weight: a best
+        entry that leaves the asked thing open (漏掉 in 「兜底对象有没有漏掉的」) answers nothing for
+        sure, so its runner-up still competes. Such entries do not compete (near-ties of a
         staff entry and a seed entry on one topic, issue 11)."""
         if not (self.gives_detail(query, best) and self.gives_detail(query, other)):
             return False
@@ -310,4 +330,5 @@ class Scorer:
         unaddressed = {w for w, *_ in query.nouns} - best_words  # 利率 asked, the best entry never says
         missing = best_words - self.covered(query, other)
         limit = MATCH.compatible_at * query.total
-        return sum(weights[w] for w in unaddressed) <= limit and sum(weights[w] for w in missing) <= limit
+        return (sum(weights[w] for w in best_words) >= MATCH.best_cover_at * query.total
+                and sum(weights[w] for w in unaddressed) <= limit and sum(weights[w] for w in missing) <= limit)

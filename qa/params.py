@@ -201,6 +201,8 @@ class FaqMatchParams:
         retrieve: phrasings taken from BM25 per question.
         compatible_at: share (0..1) of the question's word weight that the best entry contains
             and another may lack while still answering the question too (then they do not compete).
+        best_cover_at: share (0..1) of the question's word weight the best entry must contain
+            before other entries can stop competing with it.
         tie_window: such an entry within this many points of the best is offered beside the answer.
         negative_at: similarity (points) from which a question is close to a negative question.
         negative_margin: an entry is dropped when the question's similarity to one of its
@@ -210,6 +212,8 @@ class FaqMatchParams:
         common_idf, rare_idf, common_floor: a question word no phrasing uses weighs its full idf
             from general-language idf ``rare_idf`` (jieba's dictionary), ``common_floor`` of it
             at ``common_idf`` or below; no unknown-noun penalty up to ``common_idf`` + 1.
+        topic_idf: general-language idf from which a question noun no FAQ phrasing uses names a
+            topic the FAQ does not cover (the best entry must mention it to answer).
         statement_long_chars: key length from which a text without question cues is read by
             characters only (``lam`` = 1; questions use ``faq_scoring.long_chars``).
     """
@@ -219,6 +223,7 @@ class FaqMatchParams:
     bigram_weight: float
     retrieve: int
     compatible_at: float
+    best_cover_at: float
     tie_window: float
     negative_at: float
     negative_margin: float
@@ -227,6 +232,7 @@ class FaqMatchParams:
     common_idf: float
     rare_idf: float
     common_floor: float
+    topic_idf: float
     source: Provenance
 
 
@@ -328,7 +334,8 @@ def _check_ranges(p: Params) -> None:
         unit("features", key, getattr(p.features, key))
     if p.faq_match.rare_idf <= p.faq_match.common_idf:
         raise ParamsError("blocks.faq_match.rare_idf: must exceed common_idf")
-    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at", "common_floor"):
+    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at", "common_floor",
+                "best_cover_at"):
         unit("faq_match", key, getattr(p.faq_match, key))
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
                        ("faq_scoring", "candidates"), ("faq_match", "retrieve")):
