@@ -10,11 +10,13 @@ Data (the hold-out split of data/eval/faq_staff_questions.jsonl is never read):
 
 Procedure: ``statement_long_chars`` is the largest value of its grid whose PAWS-X top-1 is at
 least plain ``fuzz.ratio``'s on the same queries (the longest stretch of texts read by words
-that costs no top-1). Then ``compatible_at`` x ``common_floor`` are swept: the pair with the most
-right FAQ decisions on the two resident sets wins (an in-scope row is right when the matcher
-answers it from the expected entry, an out-of-scope row when it answers nothing), ties going
-to the earlier grid point. The other keys (BM25 weights, retrieve, tie_window, negative_at,
-negative_margin, tie_margin, common_idf, rare_idf) are set by judgement and written unchanged.
+that costs no top-1). Then ``compatible_at`` x ``common_floor`` are swept with the lone-entry
+rule off: the pair with the most right FAQ decisions on the two resident sets wins (an
+in-scope row is right when the matcher answers it from the expected entry, an out-of-scope row
+when it answers nothing), ties going to the earlier grid point; then ``lone_at`` the same way.
+The other keys (BM25 weights, retrieve, best_cover_at, tie_window, negative_at,
+negative_margin, tie_margin, common_idf, rare_idf, topic_idf, lone_margin) are set by
+judgement and written unchanged.
 
 Decisions are the matcher's own (``FaqMatcher.match`` on the analysed question), not the whole
 ``Service`` (which may still answer from a passage); ``bot.py eval`` reports the service.
@@ -55,6 +57,7 @@ PAWS = ROOT.parent / "shared/eval-data/pawsx_zh"
 STATEMENT_GRID = (40, 32, 24, 20, 16)
 COMPATIBLE_GRID = (0.1, 0.05, 0.2, 0.0)
 FLOOR_GRID = (0.2, 0.4, 0.1, 1.0)
+LONE_GRID = (101.0, 40.0, 35.0, 30.0)  # 101: the rule is off (scores stop at 100)
 
 
 def use(**changes) -> None:
@@ -124,25 +127,34 @@ def main() -> None:
     best = None
     for compatible in COMPATIBLE_GRID:
         for floor in FLOOR_GRID:
-            use(statement_long_chars=statement, compatible_at=compatible, common_floor=floor)
+            use(statement_long_chars=statement, compatible_at=compatible, common_floor=floor, lone_at=101.0)
             a, b = right(seed, paraphrases), right(staff, tune)
             print(f"compatible_at {compatible} common_floor {floor}: paraphrases {a}/{len(paraphrases)}, "
                   f"staff tune {b}/{len(tune)}", flush=True)
             if best is None or a + b > best[0]:
                 best = (a + b, compatible, floor)
     _, compatible, floor = best
-    print(f"chosen: statement_long_chars {statement}, compatible_at {compatible}, common_floor {floor}")
+    best_lone = None
+    for lone in LONE_GRID:
+        use(statement_long_chars=statement, compatible_at=compatible, common_floor=floor, lone_at=lone)
+        a, b = right(seed, paraphrases), right(staff, tune)
+        print(f"lone_at {lone}: paraphrases {a}/{len(paraphrases)}, staff tune {b}/{len(tune)}", flush=True)
+        if best_lone is None or a + b > best_lone[0]:
+            best_lone = (a + b, lone)
+    lone = best_lone[1]
+    print(f"chosen: statement_long_chars {statement}, compatible_at {compatible}, common_floor {floor}, lone_at {lone}")
     seed.close()
     staff.close()
     if args.write:
         doc = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
         block = {f.name: getattr(PARAMS.faq_match, f.name) for f in dataclasses.fields(PARAMS.faq_match)
                  if f.name != "source"}
-        block.update(statement_long_chars=statement, compatible_at=compatible, common_floor=floor)
+        block.update(statement_long_chars=statement, compatible_at=compatible, common_floor=floor, lone_at=lone)
         block["source"] = {"script": "bench/faq_fit.py",
                            "method": "statement_long_chars: largest grid value keeping PAWS-X zh top-1 (even "
                                      "queries) at fuzz.ratio's; compatible_at x common_floor: grid sweep maximising "
-                                     "right FAQ decisions on the paraphrase set and the staff tune split; other "
+                                     "right FAQ decisions on the paraphrase set and the staff tune split, then "
+                                     "lone_at on the same; other "
                                      "keys set by judgement",
                            "data": {p: sha256(p) for p in (PARAPHRASES, STAFF_FAQ, STAFF_QUESTIONS)},
                            "seed": None}

@@ -12,6 +12,9 @@ the best entry scores at least the answer line (``answer_at`` for questions, ris
 scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问」) from
 ``suggest_at``; otherwise ``none`` and passages answer. Then, from the ``faq_match`` block:
 
+* the only entry near the question (from ``lone_at`` points, every other entry at least
+  ``lone_margin`` points lower) answers: a resident's own wording rarely reaches the answer
+  line, and no other entry competes;
 * an entry that answers the question too (:meth:`faq.scoring.Scorer.answers_too`: its text
   covers the question and holds the asked detail) does not compete with the best one: within
   ``tie_window`` points it is offered beside the answer (:attr:`faq.result.FaqMatch.also`);
@@ -199,6 +202,8 @@ class FaqMatcher:
         decision, confidence = decide(score, score - rival, lam)
         if decision == "answer" and score - rival < MATCH.tie_margin:
             decision = "suggest"  # a near-tie with a different answer: let the resident choose
+        if decision != "answer" and score >= MATCH.lone_at and score - runner_up >= MATCH.lone_margin:
+            decision = "answer"  # the only entry near the question: residents' wording scores low
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
         if gate is None and decision == "answer":
             topics = self.scorer.unknown_topics(norm, first)

@@ -212,6 +212,8 @@ class FaqMatchParams:
         common_idf, rare_idf, common_floor: a question word no phrasing uses weighs its full idf
             from general-language idf ``rare_idf`` (jieba's dictionary), ``common_floor`` of it
             at ``common_idf`` or below; no unknown-noun penalty up to ``common_idf`` + 1.
+        lone_at, lone_margin: the best entry answers from ``lone_at`` points when every other
+            entry scores at least ``lone_margin`` points less (the gates still apply).
         topic_idf: general-language idf from which a question noun no FAQ phrasing uses names a
             topic the FAQ does not cover (the best entry must mention it to answer).
         statement_long_chars: key length from which a text without question cues is read by
@@ -233,6 +235,8 @@ class FaqMatchParams:
     rare_idf: float
     common_floor: float
     topic_idf: float
+    lone_at: float
+    lone_margin: float
     source: Provenance
 
 
