@@ -3,7 +3,9 @@ statement lines) and, with --write, write it with its provenance.
 
 Data (the hold-out split of data/eval/faq_staff_questions.jsonl is never read):
 
-* data/eval/faq_paraphrases.jsonl against the seed FAQ (a fresh database);
+* data/eval/faq_paraphrases.jsonl against the seed FAQ (a fresh database), and the
+  out-of-scope rows of data/eval/own_questions.jsonl (traps about the seed article's names
+  and figures that no FAQ entry answers);
 * data/eval/faq_staff_questions.jsonl, rows with ``"split": "tune"``, against the seed FAQ plus
   data/eval/faq_staff.csv imported (a second fresh database);
 * PAWS-X zh (../shared/eval-data/pawsx_zh), the even-numbered paraphrase queries.
@@ -13,7 +15,7 @@ least plain ``fuzz.ratio``'s on the same queries (the longest stretch of texts r
 that costs no top-1). Then ``compatible_at`` x ``common_floor`` are swept with the lone-entry
 rule off: the pair with the most right FAQ decisions on the two resident sets wins (an
 in-scope row is right when the matcher answers it from the expected entry, an out-of-scope row
-when it answers nothing), ties going to the earlier grid point; then ``lone_at`` the same way.
+when it answers nothing, and counts twice: :data:`REFUSAL_WEIGHT`), ties going to the earlier grid point; then ``lone_at`` the same way.
 The other keys (BM25 weights, retrieve, best_cover_at, tie_window, negative_at,
 negative_margin, tie_margin, common_idf, rare_idf, topic_idf, lone_margin) are set by
 judgement and written unchanged.
@@ -51,6 +53,7 @@ from qa.store.faq_rows import FaqRecord  # noqa: E402
 from qa.text import normalize  # noqa: E402
 
 PARAPHRASES = "data/eval/faq_paraphrases.jsonl"
+OWN = "data/eval/own_questions.jsonl"  # its out-of-scope rows: questions the FAQ must not answer
 STAFF_FAQ = "data/eval/faq_staff.csv"
 STAFF_QUESTIONS = "data/eval/faq_staff_questions.jsonl"
 PAWS = ROOT.parent / "shared/eval-data/pawsx_zh"
@@ -58,6 +61,9 @@ STATEMENT_GRID = (40, 32, 24, 20, 16)
 COMPATIBLE_GRID = (0.1, 0.05, 0.2, 0.0)
 FLOOR_GRID = (0.2, 0.4, 0.1, 1.0)
 LONE_GRID = (101.0, 40.0, 35.0, 30.0)  # 101: the rule is off (scores stop at 100)
+#: A false accept costs two right answers: the bot's promise is to cite or refuse, and a wrong
+#: entry quoted with confidence misleads where a refusal sends the resident to a person.
+REFUSAL_WEIGHT = 2
 
 
 def use(**changes) -> None:
@@ -73,14 +79,15 @@ def fresh_db(name: str) -> Path:
     return path
 
 
-def right(runtime, rows: list[dict]) -> int:
-    """Rows the FAQ matcher decides right (see the module docstring)."""
+def right(runtime, rows: list[dict]) -> float:
+    """Rows the FAQ matcher decides right (see the module docstring), an out-of-scope row
+    counting :data:`REFUSAL_WEIGHT` times."""
     matcher = runtime.service.faq_matcher
-    count = 0
+    count = 0.0
     for row in rows:
         match = matcher.match(analyse(normalize(row["question"]), runtime.segmenter))
         answered = match.entry.id if match.decision == "answer" else None
-        count += answered == row["expect_faq"] if row["scope"] == "in" else answered is None
+        count += answered == row["expect_faq"] if row["scope"] == "in" else REFUSAL_WEIGHT * (answered is None)
     return count
 
 
@@ -104,7 +111,7 @@ def main() -> None:
     seed = open_runtime(settings, db_path=fresh_db("seed"), quiet=True)
     staff = open_runtime(settings, db_path=fresh_db("staff"), quiet=True)
     FaqStaff(staff.store, staff.segmenter).import_file(ROOT / STAFF_FAQ, actor="bench")
-    paraphrases = load_questions(ROOT / PARAPHRASES)
+    paraphrases = load_questions(ROOT / PARAPHRASES) + [r for r in load_questions(ROOT / OWN) if r["scope"] == "out"]
     tune = [r for r in load_questions(ROOT / STAFF_QUESTIONS) if r.get("split") == "tune"]
 
     def load(name: str) -> list[dict]:
@@ -129,8 +136,8 @@ def main() -> None:
         for floor in FLOOR_GRID:
             use(statement_long_chars=statement, compatible_at=compatible, common_floor=floor, lone_at=101.0)
             a, b = right(seed, paraphrases), right(staff, tune)
-            print(f"compatible_at {compatible} common_floor {floor}: paraphrases {a}/{len(paraphrases)}, "
-                  f"staff tune {b}/{len(tune)}", flush=True)
+            print(f"compatible_at {compatible} common_floor {floor}: paraphrase score {a:g}, staff tune score {b:g}",
+                  flush=True)
             if best is None or a + b > best[0]:
                 best = (a + b, compatible, floor)
     _, compatible, floor = best
@@ -138,7 +145,7 @@ def main() -> None:
     for lone in LONE_GRID:
         use(statement_long_chars=statement, compatible_at=compatible, common_floor=floor, lone_at=lone)
         a, b = right(seed, paraphrases), right(staff, tune)
-        print(f"lone_at {lone}: paraphrases {a}/{len(paraphrases)}, staff tune {b}/{len(tune)}", flush=True)
+        print(f"lone_at {lone}: paraphrase score {a:g}, staff tune score {b:g}", flush=True)
         if best_lone is None or a + b > best_lone[0]:
             best_lone = (a + b, lone)
     lone = best_lone[1]
@@ -153,10 +160,10 @@ def main() -> None:
         block["source"] = {"script": "bench/faq_fit.py",
                            "method": "statement_long_chars: largest grid value keeping PAWS-X zh top-1 (even "
                                      "queries) at fuzz.ratio's; compatible_at x common_floor: grid sweep maximising "
-                                     "right FAQ decisions on the paraphrase set and the staff tune split, then "
-                                     "lone_at on the same; other "
+                                     "right FAQ decisions (a refusal counting twice) on the paraphrase set (plus own_questions out-of-scope rows) and the staff "
+                                     "tune split, then lone_at on the same; other "
                                      "keys set by judgement",
-                           "data": {p: sha256(p) for p in (PARAPHRASES, STAFF_FAQ, STAFF_QUESTIONS)},
+                           "data": {p: sha256(p) for p in (PARAPHRASES, OWN, STAFF_FAQ, STAFF_QUESTIONS)},
                            "seed": None}
         doc["blocks"]["faq_match"] = block
         DEFAULT_PATH.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
