@@ -12,8 +12,8 @@ the best entry scores at least the answer line (``answer_at`` for questions, ris
 scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问」) from
 ``suggest_at``; otherwise ``none`` and passages answer. Then, from the ``faq_match`` block:
 
-* the only entry near the question (from ``lone_at`` points, every other entry at least
-  ``lone_margin`` points lower) answers: a resident's own wording rarely reaches the answer
+* the only entry near the question (from ``lone_at`` points, raised for long statements as
+  the answer line is, every other entry at least ``lone_margin`` points lower) answers: a resident's own wording rarely reaches the answer
   line, and no other entry competes;
 * an entry that answers the question too (:meth:`faq.scoring.Scorer.answers_too`: its text
   covers the question and holds the asked detail) does not compete with the best one: within
@@ -40,6 +40,7 @@ from faq.gates import missing_detail
 from faq.index import Phrasing, PhrasingIndex
 from faq.result import FaqMatch, decide
 from faq.scoring import CORRECT_MAX_CHARS, MATCH, NUMBERS, SHORT_QUERY_CHARS, Entry, QueryWords, Scorer, phrasing_key
+from qa.params import PARAMS
 from qa.query import Query, answer_type
 from qa.store.faq_rows import FaqRecord
 from qa.text import Segmenter, normalize, syllables
@@ -202,7 +203,8 @@ class FaqMatcher:
         decision, confidence = decide(score, score - rival, lam)
         if decision == "answer" and score - rival < MATCH.tie_margin:
             decision = "suggest"  # a near-tie with a different answer: let the resident choose
-        if decision != "answer" and score >= MATCH.lone_at and score - runner_up >= MATCH.lone_margin:
+        rise = lam * (PARAMS.faq_decision.long_answer_at - PARAMS.faq_decision.answer_at)  # as the answer line
+        if decision != "answer" and score >= MATCH.lone_at + rise and score - runner_up >= MATCH.lone_margin:
             decision = "answer"  # the only entry near the question: residents' wording scores low
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
         if gate is None and decision == "answer":
