@@ -6,7 +6,9 @@ way `bot.py serve` does, answers once (warm), then for each of several edits (ad
 alternate, change an answer, add an entry, disable an entry) times the first
 ``Service.answer`` after the edit: the FAQ version changed, so the service brings its matcher
 up to date (in place, :meth:`faq.matcher.FaqMatcher.update`) inside that answer. For
-comparison it times a full matcher build over the same entries (what every edit cost before).
+comparison it times a full matcher build over the same entries (what every edit cost before),
+and a staff ``faq add`` with its near-duplicate check (the staff matcher is built once per
+process, then updated in place too).
 
 Usage: python3 bench/faq_scale.py [--entries 10000] [--db /tmp/faqm-scale.db]
 """
@@ -104,6 +106,13 @@ def main() -> None:
             times.append(1000 * (time.perf_counter() - started))
         worst = max(worst, max(times))
         print(f"first answer after '{name}': {' / '.join(f'{t:.0f}' for t in times)} ms ({answer.kind})")
+    started = time.perf_counter()
+    staff.add(question="秸秆综合利用有奖补吗？", answer="以乡镇通知为准。", actor="bench")
+    first_check = time.perf_counter() - started
+    started = time.perf_counter()
+    staff.add(question="高标准农田建设怎么申报？", answer="向乡镇农业服务中心申报。", actor="bench")
+    print(f"staff add with the near-duplicate check: first {first_check:.1f} s (builds the staff matcher), "
+          f"next {1000 * (time.perf_counter() - started):.0f} ms (updated in place)")
     records = store.faq.all(status="active")
     started = time.perf_counter()
     FaqMatcher(records, runtime.segmenter)

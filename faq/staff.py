@@ -80,11 +80,17 @@ class FaqStaff:
         """``segmenter`` may be None for reading and exporting (get, export_file); the other
         operations match questions and need it."""
         self.store, self.segmenter = store, segmenter
+        self._faq_matcher: FaqMatcher | None = None
 
     def _matcher(self) -> FaqMatcher:
+        """The staff's own matcher for near-duplicate checks and searches, brought up to date
+        with the rows written since its last use (built once, then updated in place)."""
         from faq.matcher import FaqMatcher
 
-        return FaqMatcher(self.store.faq.all(status="active"), self.segmenter)
+        if self._faq_matcher is None:
+            self._faq_matcher = FaqMatcher([], self.segmenter)
+        self._faq_matcher.sync(self.store.faq)
+        return self._faq_matcher
 
     def get(self, faq_id: str) -> FaqRecord:
         record = self.store.faq.get(faq_id.strip())
