@@ -15,7 +15,7 @@ scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问�
 * the only entry near the question (from ``lone_at`` points, raised for long statements as
   the answer line is, every other entry at least ``lone_margin`` points lower) answers: a resident's own wording rarely reaches the answer
   line, and no other entry competes;
-* an entry that answers the question too (:meth:`faq.scoring.Scorer.answers_too`: its text
+* an entry that answers the question too (:func:`faq.gates.answers_too`: its text
   covers the question and holds the asked detail) does not compete with the best one: within
   ``tie_window`` points it is offered beside the answer (:attr:`faq.result.FaqMatch.also`);
   a different entry within ``tie_margin`` points keeps the best a suggestion;
@@ -26,7 +26,7 @@ scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问�
 * an answer becomes a suggestion when the entry lacks the asked detail
   (:func:`faq.gates.missing_detail`: a year or month it never mentions, a detail it neither
   asks for nor gives, or a topic noun that neither it nor any FAQ phrasing mentions:
-  :meth:`faq.scoring.Scorer.unknown_topics`).
+  :func:`faq.gates.unknown_topics`).
 
 Questions of one or two characters only match a phrasing they equal exactly.
 """
@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from faq.gates import missing_detail
+from faq.gates import answers_too, missing_detail, unknown_topics
 from faq.index import Phrasing, PhrasingIndex
 from faq.result import FaqMatch, decide
 from faq.scoring import CORRECT_MAX_CHARS, MATCH, NUMBERS, SHORT_QUERY_CHARS, Entry, QueryWords, Scorer, phrasing_key
@@ -196,7 +196,7 @@ class FaqMatcher:
         first_id, (score, pid) = ranked[0]
         first = self._entries[first_id]
         runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
-        fits = {i: self.scorer.answers_too(qw, first, self._entries[i]) for i, _ in ranked[1:8]}
+        fits = {i: answers_too(qw, first, self._entries[i]) for i, _ in ranked[1:8]}
         also = [self._entries[i].record for i, (s, _) in ranked[1:4] if fits[i] and s >= score - MATCH.tie_window]
         rival = next((s for i, (s, _) in ranked[1:] if not fits.get(i)), 0.0)
         lam = qw.lam
@@ -208,7 +208,7 @@ class FaqMatcher:
             decision = "answer"  # the only entry near the question: residents' wording scores low
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
         if gate is None and decision == "answer":
-            topics = self.scorer.unknown_topics(norm, first)
+            topics = unknown_topics(self.scorer, norm, first)
             gate = f"topic:{topics[0]}" if topics else None
         if decision == "answer" and gate is not None:
             decision = "suggest"

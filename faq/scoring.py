@@ -46,7 +46,7 @@ YEAR_MISMATCH_PENALTY = _S.year_mismatch
 #: Points taken off when the question asks for a count, an amount, a date, a person or a
 #: place (qa.query answer types) and the entry's answer holds none.
 ANSWER_TYPE_PENALTY = _S.answer_type
-_TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place", "phone",
+TYPED_KINDS = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place", "phone",
                     "hours", "address"})
 #: Points taken off per question noun that no FAQ phrasing uses at all, at most two.
 UNKNOWN_NOUN_PENALTY = _S.unknown_noun
@@ -155,25 +155,6 @@ class Scorer:
 
     def words(self, norm: str) -> dict[str, str]:
         return {w: " ".join(syllables(w)) for w in self.segmenter.content_words(norm)}
-
-    def unknown_topics(self, norm: str, entry: Entry) -> list[str]:
-        """Nouns of the question that name a topic (jieba knows them and they are not everyday
-        words: general idf from ``faq_match.topic_idf``) which no phrasing of the FAQ uses and
-        ``entry`` never mentions: 新能源 in 「新能源汽车补贴多少钱」. Words jieba lacks (dialect,
-        typos) are left to the scores."""
-        df, pinyins = self.index.word_df, self.index.word_pinyin
-        out = []
-        for word, flag in self.segmenter.tagged_content_words(norm):
-            if flag not in NOUN_TAGS or len(word) < 2 or not self.segmenter.is_word(word):
-                continue
-            if self.segmenter.general_idf(word) < MATCH.topic_idf:
-                continue
-            variants = self.segmenter.variants(word)
-            if any(v in df for v in variants) or " ".join(syllables(word)) in pinyins or any(word in w for w in df):
-                continue
-            if self.word_match(word, " ".join(syllables(word)), entry.bag, entry.bag_by_pinyin, variants)[1] is None:
-                out.append(word)
-        return out
 
     def unknown_penalty(self, norm: str) -> float:
         """Points off for nouns of the question (2+ characters) that no phrasing uses, even as
@@ -286,7 +267,7 @@ class Scorer:
         if cached is None:
             bag_cov, _ = self.coverage(query, entry.bag, entry.bag_by_pinyin)
             penalty = 0.0
-            if kind in _TYPED and not sentence_has_type(entry.answer_norm, kind, numbers, question_norm=key):
+            if kind in TYPED_KINDS and not sentence_has_type(entry.answer_norm, kind, numbers, question_norm=key):
                 penalty += ANSWER_TYPE_PENALTY
             if query.nouns and not any(self.word_match(w, py, entry.bag, entry.bag_by_pinyin, v)[1]
                                        for w, py, v, _ in query.nouns):
@@ -302,33 +283,3 @@ class Scorer:
         if missing:
             score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
         return score
-
-    def covered(self, query: QueryWords, entry: Entry) -> frozenset[str]:
-        """The question's words that ``entry``'s question, alternates or answer contain (as a
-        synonym, homophone or part of a longer word too)."""
-        return frozenset(w for w, py, variants, _ in query.words
-                         if self.word_match(w, py, entry.bag, entry.bag_by_pinyin, variants)[1] is not None)
-
-    def gives_detail(self, query: QueryWords, entry: Entry) -> bool:
-        """True unless the question asks a count, an amount, a date, a place ... that the
-        entry neither asks for in a phrasing nor holds in its answer."""
-        return query.kind not in _TYPED or query.kind in entry.asked or sentence_has_type(
-            entry.answer_norm, query.kind, query.numbers, question_norm=query.key)
-
-    def answers_too(self, query: QueryWords, best: Entry, other: Entry) -> bool:
-        """True when ``other`` answers the question as well as ``best``: it contains the question
-        words ``best`` contains (all but ``faq_match.compatible_at`` of the question's word
-        weight), both give the asked detail, and ``best`` itself contains the question's nouns
-        (all but the same share) and ``faq_match.best_cover_at`` of its word weight: a best
-        entry that leaves the asked thing open (漏掉 in 「兜底对象有没有漏掉的」) answers nothing for
-        sure, so its runner-up still competes. Such entries do not compete (near-ties of a
-        staff entry and a seed entry on one topic, issue 11)."""
-        if not (self.gives_detail(query, best) and self.gives_detail(query, other)):
-            return False
-        weights = {w: weight for w, _, _, weight in query.words}
-        best_words = self.covered(query, best)
-        unaddressed = {w for w, *_ in query.nouns} - best_words  # 利率 asked, the best entry never says
-        missing = best_words - self.covered(query, other)
-        limit = MATCH.compatible_at * query.total
-        return (sum(weights[w] for w in best_words) >= MATCH.best_cover_at * query.total
-                and sum(weights[w] for w in unaddressed) <= limit and sum(weights[w] for w in missing) <= limit)
