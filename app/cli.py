@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list every miss")
+    evaluate.add_argument("--split", help='score only rows whose "split" is this (tune, holdout)')
     _add_db(evaluate)
 
     from app import admin_cli, docs_cli, faq_cli, server_cli, staff_cli, telegram_cli
@@ -156,6 +157,8 @@ def cmd_eval(args, settings: Settings) -> int:
     from app.runtime import open_runtime
 
     rows = load_questions(args.file)
+    if args.split:
+        rows = [r for r in rows if r.get("split") == args.split]
     questions = [r for r in rows if "turns" not in r]
     conversations = [r for r in rows if "turns" in r]
     runtime = open_runtime(settings, db_path=args.db)

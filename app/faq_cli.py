@@ -55,6 +55,7 @@ def add_commands(sub, add_db) -> None:
     add.add_argument("--answer", required=True)
     add.add_argument("--alternates", default="", help='alternate questions separated by | ("甲|乙")')
     add.add_argument("--source", default="", help="where the answer comes from (title and/or URL)")
+    add.add_argument("--negatives", default="", help='negative questions this entry must never answer ("甲|乙")')
     add.add_argument("--force", action="store_true", help="add even if a similar entry exists")
     add_db(add)
 
@@ -65,6 +66,8 @@ def add_commands(sub, add_db) -> None:
     edit.add_argument("--alternates", help="replace all alternate questions (| separated)")
     edit.add_argument("--add-alternates", help="append alternate questions (| separated)")
     edit.add_argument("--source")
+    edit.add_argument("--negatives", help="replace all negative questions (| separated; \"\" clears them)")
+    edit.add_argument("--add-negatives", help="append negative questions (| separated)")
     edit.add_argument("--enable", action="store_true", help="re-activate a disabled entry")
     add_db(edit)
 
@@ -113,6 +116,8 @@ def _print_entry(record, history=None) -> None:
     print(f"{record.id}{status} 问：{record.question}")
     if record.alternates:
         print("   其他问法：" + " | ".join(record.alternates))
+    if record.negatives:
+        print("   反例问题（不用本条回答）：" + " | ".join(record.negatives))
     print(f"   答：{record.answer}")
     if record.source:
         print(f"   来源：{record.source}")
@@ -188,12 +193,13 @@ def _change(args, settings) -> int:
         command = args.faq_command
         if command == "add":
             record = staff.add(question=args.question, answer=args.answer, alternates=args.alternates,
-                               source=args.source, actor=actor, force=args.force)
+                               source=args.source, actor=actor, force=args.force, negatives=args.negatives)
             print(f"已添加 {record.id}：{record.question}")
         elif command == "edit":
             record = staff.edit(args.id, actor=actor, question=args.question, answer=args.answer,
                                 alternates=args.alternates, add_alternates=args.add_alternates,
-                                source=args.source, enable=args.enable)
+                                source=args.source, enable=args.enable, negatives=args.negatives,
+                                add_negatives=args.add_negatives)
             print(f"已更新 {record.id}")
             _print_entry(record)
         elif command == "disable":

@@ -1,8 +1,10 @@
 """FAQ files: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China writes) and XLSX.
 
-Header, exactly: ``id,question,alternates,answer,source`` (optional ``tags`` and ``status``
-columns are accepted after them; export writes both, so export -> import round-trips the
-enabled/disabled state). Alternates and tags are separated by ``|``. Reading validates every
+Header, exactly: ``id,question,alternates,answer,source`` (optional ``tags``, ``status`` and
+``negatives`` columns are accepted after them, in any order; export writes all three, so export
+-> import round-trips the enabled/disabled state and the negative questions). Alternates, tags
+and negatives (negative questions: phrasings the entry must not answer) are separated by ``|``;
+a negative question may not repeat the question or an alternate. Reading validates every
 row and raises :class:`FaqFileError` naming the line; nothing is returned unless the whole
 file is valid, so imports are all-or-nothing. Files are bounded before parsing
 (:mod:`faq.file_limits`: file size, an XLSX archive's declared sizes, rows).
@@ -19,11 +21,11 @@ from pathlib import Path
 from faq.file_limits import MAX_ROWS, FileTooLarge, check_file_size, check_xlsx_archive
 
 HEADER = ["id", "question", "alternates", "answer", "source"]
-OPTIONAL = ["tags", "status"]
+OPTIONAL = ["tags", "status", "negatives"]
 #: ``status`` cells: active/disabled, also 启用/停用 as staff may type them in Excel.
 _STATUS = {"active": "active", "disabled": "disabled", "启用": "active", "停用": "disabled"}
 MAX_FIELD_CHARS = {"id": 40, "question": 200, "alternates": 4000, "answer": 4000, "source": 500, "tags": 500,
-                   "status": 20}
+                   "status": 20, "negatives": 4000}
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # C0/C1 controls (tab and newline are kept: answers may have line breaks), zero-width and bidi
 # formatting characters: invisible in a cell, harmful in a reply or a worksheet.
@@ -33,7 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-
 # that is apostrophes followed by a formula character ('=x) gets one more, so the round trip
 # is exact. XLSX cells are written as text cells and read back unchanged.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: Columns read from an XLSX row: the six of the format plus one to detect extra columns.
+#: Columns read from an XLSX row: the seven of the format plus one to detect extra columns.
 _XLSX_COLUMNS = len(HEADER) + len(OPTIONAL) + 1
 
 
@@ -163,8 +165,14 @@ def _entry(name: str, line: int, header: list[str], row: list[str], seen: dict[s
         raise FaqFileError(f"{name} 第{line}行：status 只能是 active（启用）或 disabled（停用），实际是 {status!r}")
     if values["id"]:
         seen[values["id"]] = line
-    entry = {"id": values["id"], "question": values["question"], "alternates": split_list(values["alternates"]),
-             "answer": values["answer"], "source": values["source"], "tags": split_list(values.get("tags", ""))}
+    alternates, negatives = split_list(values["alternates"]), split_list(values.get("negatives", ""))
+    clash = negative_clash(values["question"], alternates, negatives)
+    if clash:
+        raise FaqFileError(f"{name} 第{line}行：反例问题「{clash}」与本条的问题或其他问法相同")
+    entry = {"id": values["id"], "question": values["question"], "alternates": alternates, "answer": values["answer"],
+             "source": values["source"], "tags": split_list(values.get("tags", ""))}
+    if "negatives" in header:  # a file without the column keeps the entries' negative questions
+        entry["negatives"] = negatives
     if status:
         entry["status"] = _STATUS[status]
     return entry
@@ -223,10 +231,19 @@ def read_entries(path: Path) -> list[dict]:
     return [entry for _, entry in entries]
 
 
+def negative_clash(question: str, alternates: list[str], negatives: list[str]) -> str | None:
+    """The first negative question equal to the question or an alternate (after removing
+    spaces), else None: a phrasing cannot be both a positive and a negative of one entry
+    (WeKnora refuses the same, internal/application/service/knowledge_faq.go)."""
+    positives = {"".join(q.split()) for q in [question, *alternates]}
+    return next((n for n in negatives if "".join(n.split()) in positives), None)
+
+
 def _export_rows(records) -> list[list[str]]:
     rows = [HEADER + OPTIONAL]
     for r in records:
-        rows.append([r.id, r.question, "|".join(r.alternates), r.answer, r.source, "|".join(r.tags), r.status])
+        rows.append([r.id, r.question, "|".join(r.alternates), r.answer, r.source, "|".join(r.tags), r.status,
+                     "|".join(r.negatives)])
     return rows
 
 

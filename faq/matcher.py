@@ -1,342 +1,216 @@
-"""FAQ matching: the core's normaliser, then rapidfuzz at character, pinyin and word level.
+"""FAQ matching: a retrieval stage (:mod:`faq.index`: BM25 over words, synonyms, pinyin and
+character bigrams, plus the closest keys by ``fuzz.ratio``), the scorer of :mod:`faq.scoring`
+on the candidates, then the decision and the gates of :mod:`faq.gates`.
 
-Each phrasing (the question and every alternate of an active entry) keeps three keys: its
-normalised characters without punctuation, their toneless pinyin (homophone typos such as
-低包户 / 低保户 or 玉露计划 / 雨露计划 meet), and its jieba content words with synonyms. A
-question is scored against a phrasing by two views, both 0..100:
-
-* ``sequence``: order-aware, ``(1 - p) * fuzz.ratio(chars) + p * fuzz.ratio(pinyin syllables)``
-  with ``p`` = ``pinyin_share`` (0.4 as committed) for short questions, 0 for long ones;
-* ``lexical``: order-free, IDF-weighted coverage of the question's words by the phrasing
-  (``lexical_question``), of the phrasing's words by the question (``lexical_phrasing``) and
-  of the question's words by the whole entry, answer included (``lexical_entry``); synonyms,
-  equal pinyin and containment count.
-
-Short questions are paraphrased by swapping words (lexical view matters most); long
-statements change meaning when words swap places (PAWS-X), so the sequence view takes over
-as the question grows: ``score = lam * sequence + (1 - lam) * (s * sequence + (1 - s) * lexical)``
-with ``s`` = ``short_sequence_share`` and ``lam`` rising from 0 at :data:`SHORT_CHARS` to 1 at
-:data:`LONG_CHARS` characters. All these numbers are the ``faq_scoring`` block of qa/params.json.
+The matcher is updated in place when an entry changes (:meth:`FaqMatcher.sync` from the store,
+or :meth:`FaqMatcher.put` / :meth:`FaqMatcher.remove` / :meth:`FaqMatcher.update`), never
+rebuilt on the answer path (bench/faq_scale.py).
 
 Decision (:func:`faq.result.decide`, lines from the ``faq_decision`` block): ``answer`` when
 the best entry scores at least the answer line (``answer_at`` for questions, rising to
-``long_answer_at`` for long statements) and leads the runner-up entry by ``margin``, or
+``long_answer_at`` for long statements) and leads the best *competing* entry by ``margin``, or
 scores ``answer_clear`` whatever the margin; ``suggest`` (「您是不是想问」) from
-``suggest_at``; otherwise ``none`` and passages answer. A question noun no phrasing uses costs
-:data:`UNKNOWN_NOUN_PENALTY`. Questions of one or two characters only match a phrasing
-they equal exactly.
+``suggest_at``; otherwise ``none`` and passages answer. Then, from the ``faq_match`` block:
+
+* the only entry near the question (from ``lone_at`` points, raised for long statements as
+  the answer line is, every other entry at least ``lone_margin`` points lower) answers: a resident's own wording rarely reaches the answer
+  line, and no other entry competes;
+* an entry that answers the question too (:func:`faq.gates.answers_too`: its text
+  covers the question and holds the asked detail) does not compete with the best one: within
+  ``tie_window`` points it is offered beside the answer (:attr:`faq.result.FaqMatch.also`);
+  a different entry within ``tie_margin`` points keeps the best a suggestion;
+* an entry is dropped when the question is close to one of its negative questions
+  (``negative_at``) and at least as close to it as to the entry's own phrasing (WeKnora's FAQ
+  model drops an entry whose negative question equals the query; this extends it to near
+  phrasings);
+* an answer becomes a suggestion when the entry lacks the asked detail
+  (:func:`faq.gates.missing_detail`: a year or month it never mentions, a detail it neither
+  asks for nor gives, or a topic noun that neither it nor any FAQ phrasing mentions:
+  :func:`faq.gates.unknown_topics`).
+
+Questions of one or two characters only match a phrasing they equal exactly.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Sequence
 
-from rapidfuzz import fuzz, process
-
-from faq.result import FaqMatch, decide, length_blend
+from faq.gates import answers_too, missing_detail, unknown_topics
+from faq.index import Phrasing, PhrasingIndex
+from faq.result import FaqMatch, decide
+from faq.scoring import CORRECT_MAX_CHARS, MATCH, NUMBERS, SHORT_QUERY_CHARS, Entry, QueryWords, Scorer, phrasing_key
 from qa.params import PARAMS
-from qa.query import YEAR, Query, answer_type, sentence_has_type
+from qa.query import Query, answer_type
 from qa.store.faq_rows import FaqRecord
-from qa.text import NAME_TAGS, NOUN_TAGS, Segmenter, is_cjk, normalize, syllables
-
-_S = PARAMS.faq_scoring
-#: Scoring constants: the ``faq_scoring`` block of qa/params.json (set by judgement on
-#: data/eval/faq_paraphrases.jsonl with bench/faq_debug.py and checked on PAWS-X with
-#: bench/faq_bench.py; written unchanged by bench/calibrate.py). The decision lines are in
-#: :func:`faq.result.decide`.
-SHORT_CHARS, LONG_CHARS = _S.short_chars, _S.long_chars
-#: Points taken off when the question names a figure that the entry's question, alternates
-#: and answer never mention, and more for a year: 「2021年销售额」 is not 「2020年销售额」.
-NUMBER_MISMATCH_PENALTY = _S.number_mismatch
-YEAR_MISMATCH_PENALTY = _S.year_mismatch
-#: Points taken off when the question asks for a count, an amount, a date, a person or a
-#: place (qa.query answer types) and the entry's answer holds none: 「签约一年要交多少钱」 is
-#: not answered by an entry about who is in the team.
-ANSWER_TYPE_PENALTY = _S.answer_type
-_TYPED = frozenset({"count_household", "count_person", "money", "count", "date", "person", "place", "phone",
-                    "hours", "address"})
-#: Points taken off per question noun (电话, 利率) that no FAQ phrasing uses at all, at most
-#: two: a question about something the FAQ never mentions is not answered by it.
-UNKNOWN_NOUN_PENALTY = _S.unknown_noun
-#: Points taken off an entry that contains none of the question's nouns (公租房去哪里办 is not
-#: about student aid, however alike 「去哪里办」 reads).
-NO_SHARED_NOUN_PENALTY = _S.no_shared_noun
-#: ... and per proper name (jieba tags ns/nr/nt: 卧龙区, a person, an organisation): a question
-#: about another district is not answered by this district's entry however alike the wording.
-UNKNOWN_NAME_PENALTY = _S.unknown_name
-_NAME_TAGS = NAME_TAGS
-SHORT_QUERY_CHARS = _S.short_query_chars
-#: Homophone correction applies to questions up to this long: residents' typos come in short
-#: questions, while long statements are full of transliterated names that sound alike.
-CORRECT_MAX_CHARS = _S.correct_max_chars
-#: Phrasings fully scored per question: the best by characters, by pinyin and by shared words.
-CANDIDATES = _S.candidates
-#: Shares inside the score (see the module docstring).
-PINYIN_SHARE = _S.pinyin_share
-SHORT_SEQUENCE_SHARE = _S.short_sequence_share
-LEXICAL_SHARES = (_S.lexical_question, _S.lexical_phrasing, _S.lexical_entry)
-
-_NUMBERS = re.compile(r"\d{2,}(?:\.\d+)?")
-_STRIP = re.compile(r"[\s\W_]+")
-_TAIL = re.compile(r"(吗|呢|啊|呀|吧|么|嘛|哈)+$")
-_HEAD = re.compile(r"^(请问|请教一下|请教|问一下|想问一下|想问|我想问一下|我想问|我想知道|想知道)")
-
-
-def _key(norm: str) -> str:
-    """Characters that carry the question: punctuation, a leading 请问 and trailing particles off."""
-    key = _STRIP.sub("", norm)
-    return _TAIL.sub("", _HEAD.sub("", key)) or key
-
-
-def _pinyin(key: str) -> list[str]:
-    return syllables(key)
-
-
-@dataclass(frozen=True)
-class _Phrasing:
-    entry: FaqRecord
-    text: str
-    key: str
-    pinyin: list[str]
-    words: dict[str, str]  # content word -> its toneless pinyin
-    numbers: frozenset[str]
-    answer_norm: str
-
-
-@dataclass
-class _QueryWords:
-    """One question prepared once for scoring against many phrasings."""
-
-    key: str
-    pinyin: list[str]
-    numbers: frozenset[str]
-    kind: str | None
-    words: list[tuple[str, str, frozenset[str], float]]  # (word, pinyin, variants, weight)
-    total: float
-    nouns: list[tuple[str, str, frozenset[str], float]]
-    places: frozenset[str]
+from qa.text import Segmenter, normalize, syllables
 
 
 class FaqMatcher:
-    """Matches questions against a fixed list of FAQ entries (build a new one on change).
+    """Matches questions against the active FAQ entries; updated in place on change.
+
+    Thread-safe: matching and updating take one lock (an update of one entry takes well under
+    a millisecond per phrasing; see bench/faq_scale.py).
 
     Args:
         entries: FAQ records; disabled ones are ignored.
         segmenter: the process's segmenter (content words, synonyms).
+        rewrite: applied to every normalised question, alternate and negative question before
+            it is indexed (the query-time rewriting of the resident's text, e.g. colloquial
+            forms, so both sides meet in one vocabulary); None keeps them as normalised.
     """
 
-    def __init__(self, entries: Sequence[FaqRecord], segmenter: Segmenter) -> None:
-        self.segmenter = segmenter
-        self.entries = [e for e in entries if e.status == "active"]
-        self._phrasings: list[_Phrasing] = []
-        for entry in self.entries:
-            numbers = frozenset(_NUMBERS.findall(normalize(" ".join([entry.question, *entry.alternates, entry.answer]))))
-            for text in dict.fromkeys([entry.question, *entry.alternates]):
-                if text.strip():
-                    norm = normalize(text)
-                    key = _key(norm)
-                    self._phrasings.append(_Phrasing(entry, text, key, _pinyin(key), self._words(norm), numbers,
-                                                     normalize(entry.answer)))
-        df: Counter[str] = Counter()
-        for p in self._phrasings:
-            df.update(list(p.words))
-        n = max(len(self._phrasings), 1)
-        self._idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
-        self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
-        self._bags = {}
-        self._places: dict[str, frozenset[str]] = {}
-        for entry in self.entries:
-            bag: dict[str, str] = {}
-            for text in (entry.question, *entry.alternates, entry.answer):
-                bag.update(self._words(normalize(text)))
-            self._bags[entry.id] = bag
-            self._places[entry.id] = frozenset(w for w in bag if w in segmenter.places)
-        self._keys = [p.key for p in self._phrasings]
-        self._pinyins = [p.pinyin for p in self._phrasings]
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for i, p in enumerate(self._phrasings):
-            for word in p.words:
-                self._postings[word].append(i)
-        self._exact = {p.key: i for i, p in reversed(list(enumerate(self._phrasings)))}
-        self._vocabulary_pinyin = {py for p in self._phrasings for py in p.words.values()}
-        self._py_cache: dict[int, dict[str, str]] = {}
-        self._by_first_syllable: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
-        for word in sorted(self._idf, key=len, reverse=True):
-            if 2 <= len(word) <= 8 and all(is_cjk(c) for c in word):
-                word_syllables = syllables(word)
-                self._by_first_syllable[word_syllables[0]].append((word, word_syllables))
+    def __init__(self, entries: Sequence[FaqRecord], segmenter: Segmenter, *,
+                 rewrite: Callable[[str], str] | None = None) -> None:
+        self.segmenter, self._rewrite = segmenter, rewrite
+        self.index = PhrasingIndex()
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.RLock()
+        self.scorer = Scorer(segmenter, self.index, self._entries)
+        for record in entries:
+            self.put(record)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._entries)
 
-    def correct_homophones(self, norm: str) -> str:
-        """Replace stretches of the question that sound like an FAQ word but are written
-        differently and are no word themselves (低包户 -> 低保户, 玉露计划 -> 雨露计划): residents
-        type pinyin and pick the wrong character. Longest words first; never overlapping."""
-        chars = list(norm)
-        sounds = [syllables(c)[0] if is_cjk(c) else None for c in chars]
-        taken = [False] * len(chars)
-        changed = False
-        for i in range(len(chars)):
-            for word, word_syllables in self._by_first_syllable.get(sounds[i], ()):
-                n = len(word)
-                if i + n > len(chars) or any(taken[i:i + n]) or sounds[i:i + n] != word_syllables:
-                    continue
-                written = "".join(chars[i:i + n])
-                if written == word or written in self._idf or self.segmenter.is_word(written):
-                    continue
-                chars[i:i + n] = list(word)
-                taken[i:i + n] = [True] * n
-                changed = True
-                break
-        return "".join(chars) if changed else norm
+    @property
+    def entries(self) -> list[FaqRecord]:
+        """The active entries matched, in insertion order."""
+        return [e.record for e in self._entries.values()]
 
-    def _words(self, norm: str) -> dict[str, str]:
-        return {w: " ".join(syllables(w)) for w in self.segmenter.content_words(norm)}
+    # ------------------------------------------------------------------ updates
+    def _phrasing_item(self, text: str) -> tuple[str, str, list[str], dict[str, str]]:
+        norm = normalize(text)
+        if self._rewrite is not None:
+            norm = self._rewrite(norm) or norm
+        key = phrasing_key(norm)
+        return text, key, syllables(key), self.scorer.words(norm)
 
-    def _unknown_penalty(self, norm: str) -> float:
-        """Points off for nouns of the question (2+ characters) that no phrasing uses, even as
-        a synonym, homophone or part of a longer word: proper names cost
-        :data:`UNKNOWN_NAME_PENALTY`, other nouns :data:`UNKNOWN_NOUN_PENALTY` (at most two)."""
-        vocabulary_pinyin = self._vocabulary_pinyin
-        nouns = names = 0
-        for word, flag in self.segmenter.tagged_content_words(norm):
-            if flag not in NOUN_TAGS or len(word) < 2 or any(v in self._idf for v in self.segmenter.variants(word)):
-                continue
-            if " ".join(syllables(word)) in vocabulary_pinyin or any(word in w for w in self._idf):
-                continue
-            if flag in _NAME_TAGS:
-                names += 1
-            else:
-                nouns += 1
-        return UNKNOWN_NAME_PENALTY * min(names, 1) + UNKNOWN_NOUN_PENALTY * min(nouns, 2)
+    def put(self, record: FaqRecord) -> None:
+        """Add or replace one entry (a disabled record is removed). Costs time in proportion
+        to the entry's phrasings and answer, never to the FAQ's size."""
+        with self._lock:
+            self.remove(record.id)
+            if record.status != "active":
+                return
+            texts = [t for t in dict.fromkeys([record.question, *record.alternates]) if t.strip()]
+            items = [self._phrasing_item(t) for t in texts]
+            self.index.add(record.id, items)
+            text_norm = normalize(" ".join([record.question, *record.alternates, record.answer]))
+            answer_norm = normalize(record.answer)
+            answer_words = self.scorer.words(answer_norm)
+            bag: dict[str, str] = {}
+            for _, _, _, words in items:
+                bag.update(words)
+            bag.update(answer_words)
+            negatives = []
+            for text in dict.fromkeys(record.negatives):
+                text, key, pinyin, words = self._phrasing_item(text)
+                if key:
+                    negatives.append(Phrasing(-1, record.id, text, key, pinyin, words,
+                                              {py: w for w, py in words.items() if len(w) >= 2}))
+            self._entries[record.id] = Entry(
+                record, bag, {py: w for w, py in bag.items() if len(w) >= 2},
+                frozenset(w for w in bag if w in self.segmenter.places), frozenset(NUMBERS.findall(text_norm)),
+                text_norm, answer_norm, frozenset(answer_words) | frozenset(NUMBERS.findall(answer_norm)),
+                tuple(negatives), frozenset(answer_type(normalize(t)) for t in texts))
 
-    def _query_words(self, key: str, norm: str, words: dict[str, str], kind: str | None) -> "_QueryWords":
-        entries = [(w, py, self.segmenter.variants(w), self._weight(w)) for w, py in words.items()]
-        return _QueryWords(key=key, pinyin=_pinyin(key), numbers=frozenset(_NUMBERS.findall(norm)), kind=kind,
-                           words=entries, total=sum(e[3] for e in entries) or 1.0,
-                           nouns=[e for e in entries if len(e[0]) >= 2 and self.segmenter.is_noun(e[0])],
-                           places=frozenset(w for w in words if w in self.segmenter.places))
+    def remove(self, entry_id: str) -> None:
+        """Stop matching one entry (nothing happens for an unknown id)."""
+        with self._lock:
+            if self._entries.pop(entry_id, None) is not None:
+                self.index.remove(entry_id)
 
-    def _weight(self, word: str) -> float:
-        return self._idf.get(word, self._idf_unknown)
+    def update(self, records: Iterable[FaqRecord]) -> int:
+        """Bring the matcher to exactly ``records`` (the active entries now stored): entries
+        that changed are replaced, new ones added, missing ones removed. Returns how many
+        entries changed."""
+        with self._lock:
+            wanted = {r.id: r for r in records if r.status == "active"}
+            changed = 0
+            for entry_id in [i for i in self._entries if i not in wanted]:
+                self.remove(entry_id)
+                changed += 1
+            for entry_id, record in wanted.items():
+                current = self._entries.get(entry_id)
+                if current is None or current.record != record:
+                    self.put(record)
+                    changed += 1
+            return changed
 
-    def _word_match(self, qword: str, qpinyin: str, words: dict[str, str],
-                    variants: frozenset[str] | None = None) -> tuple[float, str | None]:
-        """Credit (0..1) for one question word among a phrasing's words: 1 for the same word, a
-        synonym or the same pinyin (typo); 0.8 when one contains the other (监测户 / 边缘监测户)."""
-        variants = variants if variants is not None else self.segmenter.variants(qword)
-        for variant in variants:
-            if variant in words:
-                return 1.0, variant
-        if len(qword) >= 2:
-            by_pinyin = self._pinyin_index(words)
-            if qpinyin in by_pinyin:
-                return 1.0, by_pinyin[qpinyin]
-            for word in words:
-                if len(word) >= 2 and (qword in word or word in qword):
-                    return 0.8, word
-        return 0.0, None
+    def sync(self, rows) -> int:
+        """Apply the entries of ``rows`` (a :class:`~qa.store.faq_rows.FaqRows`) written since
+        the last sync (:meth:`~qa.store.faq_rows.FaqRows.changed_since`); the first sync reads
+        them all. Returns how many entries changed."""
+        with self._lock:
+            changed, self._rev = rows.changed_since(getattr(self, "_rev", -1))
+            for record in changed:
+                self.put(record)  # a disabled record is removed
+            return len(changed)
 
-    def _pinyin_index(self, words: dict[str, str]) -> dict[str, str]:
-        """{pinyin: word} of a phrasing's or entry's words, built once per word set."""
-        key = id(words)
-        index = self._py_cache.get(key)
-        if index is None:
-            index = {py: w for w, py in words.items() if len(w) >= 2}
-            self._py_cache[key] = index
-        return index
+    def _blocked(self, query: QueryWords, entry: Entry, pid: int) -> bool:
+        """True when the question is close to a negative question of ``entry`` (similarity at
+        least ``faq_match.negative_at``) and at least as close to it as to the phrasing ``pid``
+        that matched the entry best (less ``faq_match.negative_margin``)."""
+        if not entry.negatives:
+            return False
+        positive = self.scorer.similarity(query, self.index.phrasings[pid])
+        negative = max(self.scorer.similarity(query, n) for n in entry.negatives)
+        return negative >= MATCH.negative_at and negative >= positive - MATCH.negative_margin
 
-    def _coverage(self, query: "_QueryWords", words: dict[str, str]) -> tuple[float, float]:
-        """(share of the question's word weight found, share of the phrasing's found), 0..1."""
-        if not query.words or not words:
-            return 0.0, 0.0
-        p_total = sum(self._weight(w) for w in words)
-        q_hit = p_hit = 0.0
-        for qword, qpinyin, variants, weight in query.words:
-            credit, hit = self._word_match(qword, qpinyin, words, variants)
-            if hit is not None:
-                q_hit += credit * weight
-                p_hit += credit * self._weight(hit)
-        return q_hit / query.total, min(p_hit / p_total, 1.0)
-
-    def _candidates(self, key: str, pinyin: list[str], words: dict[str, str]) -> set[int]:
-        out = {i for _, _, i in process.extract(key, self._keys, scorer=fuzz.ratio, limit=CANDIDATES)}
-        out |= {i for _, _, i in process.extract(pinyin, self._pinyins, scorer=fuzz.ratio, limit=CANDIDATES)}
-        shared: Counter[int] = Counter()
-        for word in words:
-            for variant in self.segmenter.variants(word):
-                for i in self._postings.get(variant, ()):
-                    shared[i] += self._weight(variant)
-        out |= {i for i, _ in shared.most_common(CANDIDATES)}
-        return out
-
-    def score(self, query: "_QueryWords", i: int, entry_memo: dict | None = None) -> float:
-        """Score (0..100) of the question against phrasing ``i`` (see the module docstring).
-        ``entry_memo`` caches per-entry parts (bag coverage, checks) within one question."""
-        p = self._phrasings[i]
-        key, numbers, kind = query.key, query.numbers, query.kind
-        lam = length_blend(len(key))
-        w_pinyin = PINYIN_SHARE * (1 - lam)  # pinyin catches typos in short questions; long texts read by characters
-        sequence = (1 - w_pinyin) * fuzz.ratio(key, p.key) + w_pinyin * fuzz.ratio(query.pinyin, p.pinyin)
-        q_cov, p_cov = self._coverage(query, p.words)
-        memo = entry_memo if entry_memo is not None else {}
-        cached = memo.get(p.entry.id)
-        if cached is None:
-            bag = self._bags[p.entry.id]
-            bag_cov, _ = self._coverage(query, bag)
-            penalty = 0.0
-            if kind in _TYPED and not sentence_has_type(p.answer_norm, kind, numbers, question_norm=key):
-                penalty += ANSWER_TYPE_PENALTY
-            if query.nouns and not any(self._word_match(w, py, bag, v)[1] for w, py, v, _ in query.nouns):
-                penalty += NO_SHARED_NOUN_PENALTY
-            places = self._places[p.entry.id]
-            if query.places and places and not query.places & places:
-                penalty += UNKNOWN_NAME_PENALTY  # 卧龙区 asked, the entry is about 宛城区
-            cached = memo[p.entry.id] = (bag_cov, penalty)
-        bag_cov, penalty = cached
-        lexical = 100 * (LEXICAL_SHARES[0] * q_cov + LEXICAL_SHARES[1] * p_cov + LEXICAL_SHARES[2] * bag_cov)
-        short = SHORT_SEQUENCE_SHARE * sequence + (1 - SHORT_SEQUENCE_SHARE) * lexical
-        score = lam * sequence + (1 - lam) * short - (1 - lam) * penalty
-        missing = numbers - p.numbers
-        if missing:
-            score -= YEAR_MISMATCH_PENALTY if any(YEAR.fullmatch(n) for n in missing) else NUMBER_MISMATCH_PENALTY
-        return max(score, 0.0)
-
+    # ------------------------------------------------------------------ matching
     def match(self, query: Query | str) -> FaqMatch:
         """Score the entries for a question (an analysed :class:`~qa.query.Query` or raw text)."""
+        with self._lock:
+            return self._match(query)
+
+    def _match(self, query: Query | str) -> FaqMatch:
         norm = query.norm if isinstance(query, Query) else normalize(query)
         if len(norm) <= CORRECT_MAX_CHARS:
-            norm = self.correct_homophones(norm)
-        key = _key(norm)
-        if not self._phrasings or not key:
+            norm = self.scorer.correct_homophones(norm)
+        key = phrasing_key(norm)
+        if not self._entries or not key:
             return FaqMatch("none", None, 0.0, 0.0, 0.0)
+        kind = query.answer_type if isinstance(query, Query) else answer_type(norm)
+        words = self.scorer.words(norm)
+        qw = self.scorer.query_words(key, norm, words, kind)
+        memo: dict = {}
         if len(key) <= SHORT_QUERY_CHARS:
-            scored = [(100.0, self._exact[key])] if key in self._exact else []
+            scored = [(100.0, pid) for pid in self.index.exact.get(key, ())]
         else:
-            words = self._words(norm)
-            kind = query.answer_type if isinstance(query, Query) else answer_type(norm)
-            qw = self._query_words(key, norm, words, kind)
-            penalty = self._unknown_penalty(norm)
-            memo: dict = {}
-            scored = [(max(self.score(qw, i, memo) - penalty, 0.0), i)
-                      for i in self._candidates(key, qw.pinyin, words)]
+            penalty = self.scorer.unknown_penalty(norm)
+            # Unclipped: penalties shared by every candidate must not flatten the ranking to 0s.
+            scored = [(self.scorer.score(qw, pid, memo) - penalty, pid) for pid in self.scorer.candidates(qw)]
         best: dict[str, tuple[float, int]] = {}
-        for score, i in scored:
-            entry_id = self._phrasings[i].entry.id
-            if score > best.get(entry_id, (-1.0, i))[0]:
-                best[entry_id] = (score, i)
+        for score, pid in scored:
+            entry_id = self.index.phrasings[pid].entry_id
+            if entry_id not in best or score > best[entry_id][0]:
+                best[entry_id] = (score, pid)
+        blocked = [i for i, (_, pid) in best.items() if self._blocked(qw, self._entries[i], pid)]
+        for entry_id in blocked:
+            del best[entry_id]
         if not best:
-            return FaqMatch("none", None, 0.0, 0.0, 0.0)
-        ranked = sorted(best.values(), key=lambda si: (-si[0], self._phrasings[si[1]].entry.id))
-        top = [(self._phrasings[i].entry, s) for s, i in ranked]
-        score, index = ranked[0]
-        margin = score - (ranked[1][0] if len(ranked) > 1 else 0.0)
-        lam = length_blend(len(key))
-        decision, confidence = decide(score, margin, lam)
-        return FaqMatch(decision, self._phrasings[index].entry, score, margin, confidence,
-                        self._phrasings[index].text, top, lam)
+            return FaqMatch("none", None, 0.0, 0.0, 0.0, blocked=blocked)
+        ranked = [(i, (max(s, 0.0), pid)) for i, (s, pid) in sorted(best.items(), key=lambda item: (-item[1][0], item[0]))]
+        top = [(self._entries[i].record, s) for i, (s, _) in ranked]
+        first_id, (score, pid) = ranked[0]
+        first = self._entries[first_id]
+        runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
+        fits = {i: answers_too(qw, first, self._entries[i]) for i, _ in ranked[1:8]}
+        also = [self._entries[i].record for i, (s, _) in ranked[1:4] if fits[i] and s >= score - MATCH.tie_window]
+        rival = next((s for i, (s, _) in ranked[1:] if not fits.get(i)), 0.0)
+        lam = qw.lam
+        decision, confidence = decide(score, score - rival, lam)
+        if decision == "answer" and score - rival < MATCH.tie_margin:
+            decision = "suggest"  # a near-tie with a different answer: let the resident choose
+        rise = lam * (PARAMS.faq_decision.long_answer_at - PARAMS.faq_decision.answer_at)  # as the answer line
+        if decision != "answer" and score >= MATCH.lone_at + rise and score - runner_up >= MATCH.lone_margin:
+            decision = "answer"  # the only entry near the question: residents' wording scores low
+        gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
+        if gate is None and decision == "answer":
+            topics = unknown_topics(self.scorer, norm, first)
+            gate = f"topic:{topics[0]}" if topics else None
+        if decision == "answer" and gate is not None:
+            decision = "suggest"
+        return FaqMatch(decision, first.record, score, score - runner_up, confidence,
+                        self.index.phrasings[pid].text, top, lam, also=also, gate=gate, blocked=blocked)

@@ -16,11 +16,13 @@ SUGGEST_AT = PARAMS.faq_decision.suggest_at
 RELATED_AT = PARAMS.faq_decision.related_at
 
 
-def length_blend(key_chars: int) -> float:
-    """``lam`` of faq/matcher.py's docstring, 0..1, for a question key of ``key_chars``
-    characters: 0 up to ``faq_scoring.short_chars``, 1 from ``long_chars``, linear between."""
-    short, long = PARAMS.faq_scoring.short_chars, PARAMS.faq_scoring.long_chars
-    return min(max((key_chars - short) / (long - short), 0.0), 1.0)
+def length_blend(key_chars: int, long_chars: int | None = None) -> float:
+    """``lam`` of faq/matcher.py's docstring, 0..1: 0 up to ``faq_scoring.short_chars`` characters of the question's
+    key, 1 from ``long_chars`` (default ``faq_scoring.long_chars``; statements that ask nothing use
+    ``faq_match.statement_long_chars``), linear between."""
+    short = PARAMS.faq_scoring.short_chars
+    long = long_chars if long_chars is not None else PARAMS.faq_scoring.long_chars
+    return min(max((key_chars - short) / max(long - short, 1), 0.0), 1.0)
 
 
 def decide(score: float, margin: float, lam: float,
@@ -54,6 +56,12 @@ class FaqMatch:
         top: (entry, score) best first, one per entry.
         length_blend: the question's ``lam`` (0 short question .. 1 long statement), which
             raises the answer line (:func:`faq.matcher.decide`).
+        also: runner-up entries whose answers are compatible with the best one's (they do not
+            compete with it; offered first under 「您可能还想问」).
+        gate: why the best entry may not answer (``"year"``, ``"month"``, ``"type:date"`` ...,
+            :func:`faq.gates.missing_detail`), or None.
+        blocked: ids of entries dropped because the question is close to one of their
+            negative questions.
     """
 
     decision: str
@@ -64,6 +72,9 @@ class FaqMatch:
     matched: str = ""
     top: list[tuple[FaqRecord, float]] = field(default_factory=list)
     length_blend: float = 0.0
+    also: list[FaqRecord] = field(default_factory=list)
+    gate: str | None = None
+    blocked: list[str] = field(default_factory=list)
 
     @property
     def suggestions(self) -> list[FaqRecord]:
@@ -72,12 +83,18 @@ class FaqMatch:
 
     @property
     def related(self) -> list[FaqRecord]:
-        """Loosely related entries for 「您可能还想问」 (score >= RELATED_AT)."""
-        return [e for e, s in self.top[:4] if s >= RELATED_AT]
+        """Entries for 「您可能还想问」: the compatible runners-up (:attr:`also`), then the loosely
+        related ones (score >= RELATED_AT)."""
+        out = {e.id: e for e in self.also}
+        for e, s in self.top[:4]:
+            if s >= RELATED_AT:
+                out.setdefault(e.id, e)
+        return list(out.values())
 
     def explain(self) -> dict:
         return {"decision": self.decision, "entry": self.entry.id if self.entry else None,
                 "matched": self.matched, "score": round(self.score, 1), "margin": round(self.margin, 1),
-                "confidence": round(self.confidence, 3),
+                "confidence": round(self.confidence, 3), "gate": self.gate, "blocked": self.blocked,
+                "also": [e.id for e in self.also],
                 "runner_up": ({"entry": self.top[1][0].id, "score": round(self.top[1][1], 1)}
                               if len(self.top) > 1 else None)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faq.io import FaqFileError, clean, read_entries, split_list, write_entries
+from faq.io import FaqFileError, clean, negative_clash, read_entries, split_list, write_entries
 from qa.store import Store
 from qa.store.faq_rows import FaqNotFound, FaqRecord
 
@@ -41,6 +41,17 @@ class NearDuplicate(FaqError):
         super().__init__(f"与已有条目 {entry.id}「{entry.question}」非常相似（相似度 {score:.0f}）。"
                          f"如确需新增，请加 --force；或用 faq edit {entry.id} --add-alternates 把它加为该条目的问法。")
         self.entry, self.score = entry, score
+
+
+def _listed(value: list[str] | str | None) -> list[str]:
+    """``"甲|乙"`` or ``["甲", "乙"]`` -> cleaned list without blanks or repeats."""
+    return split_list(value if isinstance(value, str) else "|".join(value or []))
+
+
+def _check_negatives(question: str, alternates: list[str], negatives: list[str]) -> None:
+    clash = negative_clash(question, alternates, negatives)
+    if clash:
+        raise FaqError(f"反例问题「{clash}」与本条的问题或其他问法相同，不能既是正例又是反例")
 
 
 def _required(name: str, value: str | None, limit: int) -> str:
@@ -74,13 +85,20 @@ class FaqStaff:
         each check builds a new one (~0.5 s per 1,000 entries)."""
         self.store, self.segmenter = store, segmenter
         self._current = matcher
+        self._faq_matcher: FaqMatcher | None = None
 
     def _matcher(self) -> FaqMatcher:
+        """The matcher for near-duplicate checks and searches: the one ``matcher`` provides, or
+        the staff's own, brought up to date with the rows written since its last use (built
+        once, then updated in place)."""
         if self._current is not None:
             return self._current()
         from faq.matcher import FaqMatcher
 
-        return FaqMatcher(self.store.faq.all(status="active"), self.segmenter)
+        if self._faq_matcher is None:
+            self._faq_matcher = FaqMatcher([], self.segmenter)
+        self._faq_matcher.sync(self.store.faq)
+        return self._faq_matcher
 
     def get(self, faq_id: str) -> FaqRecord:
         record = self.store.faq.get(faq_id.strip())
@@ -89,16 +107,20 @@ class FaqStaff:
         return record
 
     def add(self, *, question: str, answer: str, actor: str, alternates: list[str] | str | None = None,
-            source: str | None = None, tags: list[str] | None = None, force: bool = False) -> FaqRecord:
-        """Add an active entry.
+            source: str | None = None, tags: list[str] | None = None, force: bool = False,
+            negatives: list[str] | str | None = None) -> FaqRecord:
+        """Add an active entry. ``alternates`` and ``negatives`` (negative questions: phrasings
+        this entry must never answer) are lists or ``|``-separated strings.
 
         Raises:
-            FaqError: a blank or overlong field.
+            FaqError: a blank or overlong field, or a negative question equal to a positive one.
             NearDuplicate: the question is close to an existing entry and ``force`` is False.
         """
         question = _required("问题", question, MAX_QUESTION_CHARS)
         answer = _required("答案", answer, MAX_ANSWER_CHARS)
-        alts = split_list(alternates if isinstance(alternates, str) else "|".join(alternates or []))
+        alts = _listed(alternates)
+        negs = _listed(negatives)
+        _check_negatives(question, alts, negs)
         if not force:
             matcher = self._matcher()
             for text in [question, *alts]:
@@ -106,29 +128,34 @@ class FaqStaff:
                 if match.entry is not None and match.score >= NEAR_DUPLICATE_AT:
                     raise NearDuplicate(match.entry, match.score)
         return self.store.faq.add({"question": question, "answer": answer, "alternates": alts,
-                                   "source": clean(source), "tags": tags or []}, actor=actor)
+                                   "source": clean(source), "tags": tags or [], "negatives": negs}, actor=actor)
 
     def edit(self, faq_id: str, *, actor: str, question: str | None = None, answer: str | None = None,
              alternates: list[str] | str | None = None, add_alternates: list[str] | str | None = None,
-             source: str | None = None, enable: bool = False) -> FaqRecord:
+             source: str | None = None, enable: bool = False, negatives: list[str] | str | None = None,
+             add_negatives: list[str] | str | None = None) -> FaqRecord:
         """Change the given fields of an entry; ``enable`` re-activates a disabled one. A changed
         question keeps the old wording as an alternate (also when ``alternates`` replaces them).
+        ``negatives`` replaces the negative questions, ``add_negatives`` appends to them.
 
         The entry is read and written back in one ``BEGIN IMMEDIATE`` transaction, so
         concurrent edits (``--add-alternates`` from several processes) never lose each
         other's alternates (issue 14: 4 processes once lost 6 of 20).
 
         Raises:
-            FaqError: unknown id, or a field set to blank.
+            FaqError: unknown id, a field set to blank, or a negative question equal to the
+                question or an alternate.
             qa.store.StoreError: the database stayed locked.
         """
         with self.store.db.write():
             return self._edit(faq_id, actor=actor, question=question, answer=answer, alternates=alternates,
-                              add_alternates=add_alternates, source=source, enable=enable)
+                              add_alternates=add_alternates, source=source, enable=enable,
+                              negatives=negatives, add_negatives=add_negatives)
 
     def _edit(self, faq_id: str, *, actor: str, question: str | None, answer: str | None,
               alternates: list[str] | str | None, add_alternates: list[str] | str | None, source: str | None,
-              enable: bool) -> FaqRecord:
+              enable: bool, negatives: list[str] | str | None = None,
+              add_negatives: list[str] | str | None = None) -> FaqRecord:
         """:meth:`edit`'s read-modify-write; the caller holds the write transaction."""
         current = self.get(faq_id)
         changes: dict = {}
@@ -150,6 +177,13 @@ class FaqStaff:
             changes["alternates"] = list(dict.fromkeys([*base, *extra]))
         if "question" in changes and "alternates" in changes:
             changes["alternates"] = [a for a in changes["alternates"] if a != changes["question"]]
+        if negatives is not None:
+            changes["negatives"] = _listed(negatives)
+        if add_negatives:
+            base = changes.get("negatives", current.negatives)
+            changes["negatives"] = list(dict.fromkeys([*base, *_listed(add_negatives)]))
+        _check_negatives(changes.get("question", current.question), changes.get("alternates", current.alternates),
+                         changes.get("negatives", current.negatives))
         if source is not None:
             changes["source"] = clean(source)
         if enable:

@@ -27,6 +27,7 @@ from qa.params_schema import (
     ConfidenceParams,
     DecisionParams,
     FaqDecisionParams,
+    FaqMatchParams,
     FaqScoringParams,
     FeatureParams,
     Params,
@@ -46,7 +47,8 @@ class ParamsError(ValueError):
 
 _BLOCKS = {f.name: f.type for f in fields(Params)}
 _CLASSES = {"features": FeatureParams, "ranking": RankingParams, "confidence": ConfidenceParams,
-            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams}
+            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams,
+            "faq_match": FaqMatchParams}
 _WEIGHT_NAMES = {"ranking": RANKING_FEATURES, "confidence": CONFIDENCE_FEATURES}
 
 
@@ -126,8 +128,13 @@ def _check_ranges(p: Params) -> None:
         raise ParamsError("blocks.decision.answer_floor: must not exceed abstain_below")
     for key in ("title_credit", "unknown_non_noun"):
         unit("features", key, getattr(p.features, key))
+    if p.faq_match.rare_idf <= p.faq_match.common_idf:
+        raise ParamsError("blocks.faq_match.rare_idf: must exceed common_idf")
+    for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at", "common_floor",
+                "best_cover_at"):
+        unit("faq_match", key, getattr(p.faq_match, key))
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
-                       ("faq_scoring", "candidates")):
+                       ("faq_scoring", "candidates"), ("faq_match", "retrieve")):
         if getattr(getattr(p, block), key) <= 0:
             raise ParamsError(f"blocks.{block}.{key}: must be > 0")
     s = p.faq_scoring

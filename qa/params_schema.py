@@ -178,6 +178,56 @@ class FaqDecisionParams:
 
 
 @dataclass(frozen=True)
+class FaqMatchParams:
+    """The FAQ matcher's retrieval weights and gates (see :mod:`faq.index`, :mod:`faq.gates`).
+
+    Attributes:
+        synonym_weight, pinyin_weight, bigram_weight: BM25 query-term weights of a synonym of a
+            question word, of a word's pinyin and of a character bigram (the question's own words
+            weigh 1).
+        retrieve: phrasings taken from BM25 per question.
+        compatible_at: share (0..1) of the question's word weight that the best entry contains
+            and another may lack while still answering the question too (then they do not compete).
+        best_cover_at: share (0..1) of the question's word weight the best entry must contain
+            before other entries can stop competing with it.
+        tie_window: such an entry within this many points of the best is offered beside the answer.
+        negative_at: similarity (points) from which a question is close to a negative question.
+        negative_margin: an entry is dropped when the question's similarity to one of its
+            negative questions reaches its similarity to the entry's phrasing less this (points).
+        tie_margin: an entry within this many points of the best whose answer is not
+            compatible makes the best a suggestion, whatever its score.
+        common_idf, rare_idf, common_floor: a question word no phrasing uses weighs its full idf
+            from general-language idf ``rare_idf`` (jieba's dictionary), ``common_floor`` of it
+            at ``common_idf`` or below; no unknown-noun penalty up to ``common_idf`` + 1.
+        lone_at, lone_margin: the best entry answers from ``lone_at`` points when every other
+            entry scores at least ``lone_margin`` points less (the gates still apply).
+        topic_idf: general-language idf from which a question noun no FAQ phrasing uses names a
+            topic the FAQ does not cover (the best entry must mention it to answer).
+        statement_long_chars: key length from which a text without question cues is read by
+            characters only (``lam`` = 1; questions use ``faq_scoring.long_chars``).
+    """
+
+    synonym_weight: float
+    pinyin_weight: float
+    bigram_weight: float
+    retrieve: int
+    compatible_at: float
+    best_cover_at: float
+    tie_window: float
+    negative_at: float
+    negative_margin: float
+    tie_margin: float
+    statement_long_chars: int
+    common_idf: float
+    rare_idf: float
+    common_floor: float
+    topic_idf: float
+    lone_at: float
+    lone_margin: float
+    source: Provenance
+
+
+@dataclass(frozen=True)
 class Params:
     """All blocks of ``qa/params.json``."""
 
@@ -187,3 +237,4 @@ class Params:
     decision: DecisionParams
     faq_scoring: FaqScoringParams
     faq_decision: FaqDecisionParams
+    faq_match: FaqMatchParams

@@ -70,7 +70,12 @@ class Service:
             return versions
         previous = self._versions or (None, None)
         if self._faq_factory is not None and versions[1] != previous[1]:
-            self._faq_matcher = self._faq_factory(self.store.faq.all(status="active"))
+            if hasattr(self._faq_matcher, "sync"):  # in place: only the changed entries (faq/matcher.py)
+                self._faq_matcher.sync(self.store.faq)
+            else:
+                self._faq_matcher = self._faq_factory(self.store.faq.all(status="active"))
+                if hasattr(self._faq_matcher, "sync"):
+                    self._faq_matcher.sync(self.store.faq)
         if versions[0] != previous[0]:
             total, titles = self.store.passages.title_sample(2)
             shown = "、".join(f"《{t}》" for t in titles)

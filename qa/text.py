@@ -8,6 +8,7 @@ here: callers keep it for display and citation and only index the keys.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -274,6 +275,12 @@ class Segmenter:
     def variants(self, word: str) -> frozenset[str]:
         """``word`` and its synonyms from the synonym file (always contains ``word``)."""
         return self.synonyms.get(word, frozenset()) | {word}
+
+    def general_idf(self, word: str) -> float:
+        """``ln(total / (count + 1))`` of ``word`` in jieba's dictionary (about 8 for everyday
+        words such as 东西 or 拿, 14 for rare terms such as 低保, 18 for words it lacks): how much
+        a word says in general Chinese, whatever corpus is indexed."""
+        return math.log(self._jieba.total / (self._jieba.FREQ.get(word, 0) + 1))
 
 
 #: jieba tags of proper names: places, people, organisations (jieba README tag set).

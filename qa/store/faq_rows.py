@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from qa.store.db import Database
 from qa.store.log import utc_now
 
-FIELDS = ("question", "alternates", "answer", "source", "tags", "status")
+FIELDS = ("question", "alternates", "answer", "source", "tags", "status", "negatives")
+#: Fields stored as JSON lists of strings.
+LIST_FIELDS = ("alternates", "tags", "negatives")
 
 
 @dataclass(frozen=True)
 class FaqRecord:
-    """One FAQ entry as stored. ``alternates`` and ``tags`` are lists of strings."""
+    """One FAQ entry as stored. ``alternates``, ``tags`` and ``negatives`` are lists of strings;
+    ``negatives`` are phrasings that must not be answered by this entry (negative questions)."""
 
     id: str
     question: str
@@ -34,6 +37,8 @@ class FaqRecord:
     created_at: str = ""
     updated_by: str = ""
     updated_at: str = ""
+    negatives: list[str] = field(default_factory=list)
+    rev: int = 0  # FAQ version of the last write (set by the store)
 
     def public(self) -> dict:
         """The editable fields (what history rows and exports hold)."""
@@ -46,8 +51,8 @@ class FaqNotFound(KeyError):
 
 def _record(row: sqlite3.Row) -> FaqRecord:
     data = dict(row)
-    data["alternates"] = json.loads(data["alternates"])
-    data["tags"] = json.loads(data["tags"])
+    for name in LIST_FIELDS:
+        data[name] = json.loads(data[name])
     return FaqRecord(**data)
 
 
@@ -69,6 +74,13 @@ class FaqRows:
         rows = [_record(r) for r in self.db.conn.execute(sql, args)]
         return sorted(rows, key=lambda r: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", r.id)])
 
+    def changed_since(self, rev: int) -> tuple[list[FaqRecord], int]:
+        """Entries (any status) written after FAQ version ``rev``, and the newest ``rev`` among
+        them (``rev`` itself when none): what a matcher that has seen ``rev`` must update.
+        Uses the ``rev`` index, so it costs nothing per unchanged entry."""
+        rows = [_record(r) for r in self.db.conn.execute("SELECT * FROM faq_entries WHERE rev > ?", (rev,))]
+        return rows, max([rev, *(r.rev for r in rows)])
+
     def history(self, faq_id: str) -> list[dict]:
         return [dict(r) for r in self.db.conn.execute(
             "SELECT action, actor, at, old, new FROM faq_history WHERE faq_id=? ORDER BY id", (faq_id,))]
@@ -82,6 +94,15 @@ class FaqRows:
     def _bump(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO meta(key, value) VALUES ('faq_version', '1') ON CONFLICT(key) "
                      "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    @staticmethod
+    def _stamp(conn: sqlite3.Connection, faq_id: str) -> int:
+        """Mark a row as written at the FAQ version the enclosing transaction will bump to
+        (writes are serialised by ``BEGIN IMMEDIATE``, so versions only grow); returns it."""
+        row = conn.execute("SELECT value FROM meta WHERE key='faq_version'").fetchone()
+        rev = (int(row[0]) if row else 0) + 1
+        conn.execute("UPDATE faq_entries SET rev=? WHERE id=?", (rev, faq_id))
+        return rev
 
     @staticmethod
     def _history(conn: sqlite3.Connection, faq_id: str, action: str, actor: str, old: dict | None,
@@ -109,12 +130,14 @@ class FaqRows:
         record = FaqRecord(id=faq_id, question=values["question"], answer=values["answer"],
                            alternates=list(values.get("alternates") or []), source=values.get("source") or "",
                            tags=list(values.get("tags") or []), status=values.get("status") or "active",
+                           negatives=list(values.get("negatives") or []),
                            origin=origin, seed_hash=seed_hash, created_by=actor, created_at=now,
                            updated_by=actor, updated_at=now)
         row = asdict(record)
-        row["alternates"] = json.dumps(row["alternates"], ensure_ascii=False)
-        row["tags"] = json.dumps(row["tags"], ensure_ascii=False)
+        for name in LIST_FIELDS:
+            row[name] = json.dumps(row[name], ensure_ascii=False)
         conn.execute(f"INSERT INTO faq_entries({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
+        record = replace(record, rev=self._stamp(conn, faq_id))
         self._history(conn, faq_id, "add", actor, None, record.public())
         return record
 
@@ -128,10 +151,12 @@ class FaqRows:
             merged["seed_hash"] = seed_hash
         record = FaqRecord(**merged)
         conn.execute("UPDATE faq_entries SET question=?, alternates=?, answer=?, source=?, tags=?, status=?, "
-                     "seed_hash=?, updated_by=?, updated_at=? WHERE id=?",
+                     "negatives=?, seed_hash=?, updated_by=?, updated_at=? WHERE id=?",
                      (record.question, json.dumps(record.alternates, ensure_ascii=False), record.answer,
-                      record.source, json.dumps(record.tags, ensure_ascii=False), record.status, record.seed_hash,
+                      record.source, json.dumps(record.tags, ensure_ascii=False), record.status,
+                      json.dumps(record.negatives, ensure_ascii=False), record.seed_hash,
                       record.updated_by, record.updated_at, record.id))
+        record = replace(record, rev=self._stamp(conn, record.id))
         if changes:
             self._history(conn, record.id, action, actor, {k: getattr(current, k) for k in changes},
                           {k: getattr(record, k) for k in changes})

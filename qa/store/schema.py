@@ -74,6 +74,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS contexts_at ON contexts(at)",
         "ALTER TABLE questions ADD COLUMN understood TEXT",
     ),
+    (
+        # Negative questions of an FAQ entry (phrasings that must not be answered by it, as in
+        # WeKnora's FAQ model): a JSON list like alternates; existing rows get none.
+        "ALTER TABLE faq_entries ADD COLUMN negatives TEXT NOT NULL DEFAULT '[]'",
+        # The FAQ version of an entry's last write: matchers fetch only rows newer than the
+        # version they have seen (faq/matcher.py FaqMatcher.sync).
+        "ALTER TABLE faq_entries ADD COLUMN rev INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS faq_entries_rev ON faq_entries(rev)",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
