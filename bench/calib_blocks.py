@@ -65,9 +65,20 @@ def provenance(method: str, data: dict[str, str], seed: int | None) -> dict:
     return {"script": SCRIPT, "method": method, "data": data, "seed": seed}
 
 
+def faq_match_block() -> dict:
+    """The ``faq_match`` block as bench/faq_fit.py last wrote it into qa/params.json: another
+    script's output, carried over unchanged (run faq_fit.py --write first when FAQ data change)."""
+    import json
+
+    from qa.params import DEFAULT_PATH
+
+    return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))["blocks"]["faq_match"]
+
+
 def document(ranking: dict, confidence: dict) -> dict:
-    """A params document with the fitted blocks and the judgement blocks; the decision blocks
-    hold their sweep starts (bench/calibrate.py replaces them with the swept values)."""
+    """A params document with the fitted blocks, the judgement blocks and the FAQ matcher's
+    block (bench/faq_fit.py); the decision blocks hold their sweep starts (bench/calibrate.py
+    replaces them with the swept values)."""
     judgement = provenance(JUDGEMENT_FEATURES, {}, None)
     return {"format": 1, "blocks": {
         "features": dict(FEATURES, source=judgement),
@@ -76,4 +87,5 @@ def document(ranking: dict, confidence: dict) -> dict:
         "decision": dict(DECISION_START, source=provenance("sweep start", {}, None)),
         "faq_scoring": dict(FAQ_SCORING, source=provenance(JUDGEMENT_FAQ, {}, None)),
         "faq_decision": dict(FAQ_DECISION_START, source=provenance("sweep start", {}, None)),
+        "faq_match": faq_match_block(),
     }}

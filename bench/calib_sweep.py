@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from app.evaluate import expected_in
-from faq.result import decide
+from faq.result import final_decision
 from qa import rank, smalltalk
 from qa.params_schema import DecisionParams, FaqDecisionParams
 from qa.query import analyse
@@ -68,6 +68,8 @@ class Case:
     faq_margin: float
     faq_blend: float
     faq_right: bool
+    faq_rival: float
+    faq_gated: bool
     passage_conf: float | None
     passage_evidence_features: dict
     passage_right: bool
@@ -81,7 +83,7 @@ def analyse_rows(store, segmenter, retriever, matcher, rows: list[dict], weight:
         norm = normalize(row["question"])
         in_scope = row["scope"] == "in"
         base = dict(set=row["set"], weight=weight, in_scope=in_scope, faq_score=0.0, faq_margin=0.0, faq_blend=0.0,
-                    faq_right=False, passage_conf=None, passage_evidence_features={}, passage_right=False)
+                    faq_right=False, faq_rival=0.0, faq_gated=False, passage_conf=None, passage_evidence_features={}, passage_right=False)
         kind = smalltalk.classify(norm)
         stripped = smalltalk.strip_greeting(norm)
         if kind or smalltalk.is_task_request(stripped):
@@ -96,7 +98,7 @@ def analyse_rows(store, segmenter, retriever, matcher, rows: list[dict], weight:
             entry = match.entry
             right = entry.id == row["expect_faq"] if row.get("expect_faq") else expected_in(row, entry.answer)
             base.update(faq_score=match.score, faq_margin=match.margin, faq_blend=match.length_blend,
-                        faq_right=in_scope and right)
+                        faq_right=in_scope and right, faq_rival=match.rival_margin, faq_gated=match.gate is not None)
         passage = retriever.retrieve(query)
         if passage is not None:
             doc = store.passages.document(passage.sentences[0].doc_id)
@@ -115,7 +117,8 @@ def route(case: Case, d: DecisionParams, f: FaqDecisionParams) -> tuple[str, boo
         return case.fixed, (not case.in_scope) if case.fixed == "none" else False
     faq_answers, faq_conf = False, 0.0
     if case.faq_score > 0:
-        decision, conf = decide(case.faq_score, case.faq_margin, case.faq_blend, f)
+        decision, conf = final_decision(case.faq_score, case.faq_rival, case.faq_margin, case.faq_blend,
+                                        case.faq_gated, f)
         faq_answers, faq_conf = decision == "answer", conf
     pconf = case.passage_conf if case.passage_conf is not None else 0.0
     if faq_answers and faq_conf >= pconf - d.faq_tie:
@@ -246,7 +249,7 @@ def cases_from_groups(groups, sets: list[str], w, b: float, cw, cb: float, margi
     out = []
     for (x, y, in_scope, _wt), name in zip(groups, sets):
         base = dict(set=name, weight=weight, in_scope=in_scope, fixed=None, faq_score=0.0, faq_margin=0.0,
-                    faq_blend=0.0, faq_right=False)
+                    faq_blend=0.0, faq_right=False, faq_rival=0.0, faq_gated=False)
         if len(x) == 0:
             out.append(Case(passage_conf=None, passage_evidence_features={}, passage_right=False, **base))
             continue

@@ -38,9 +38,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from faq.gates import answers_too, missing_detail, unknown_topics
 from faq.index import Phrasing, PhrasingIndex
-from faq.result import FaqMatch, decide
+from faq.result import FaqMatch, final_decision
 from faq.scoring import CORRECT_MAX_CHARS, MATCH, NUMBERS, SHORT_QUERY_CHARS, Entry, QueryWords, Scorer, phrasing_key
-from qa.params import PARAMS
 from qa.query import Query, answer_type
 from qa.store.faq_rows import FaqRecord
 from qa.text import Segmenter, normalize, syllables
@@ -200,17 +199,11 @@ class FaqMatcher:
         also = [self._entries[i].record for i, (s, _) in ranked[1:4] if fits[i] and s >= score - MATCH.tie_window]
         rival = next((s for i, (s, _) in ranked[1:] if not fits.get(i)), 0.0)
         lam = qw.lam
-        decision, confidence = decide(score, score - rival, lam)
-        if decision == "answer" and score - rival < MATCH.tie_margin:
-            decision = "suggest"  # a near-tie with a different answer: let the resident choose
-        rise = lam * (PARAMS.faq_decision.long_answer_at - PARAMS.faq_decision.answer_at)  # as the answer line
-        if decision != "answer" and score >= MATCH.lone_at + rise and score - runner_up >= MATCH.lone_margin:
-            decision = "answer"  # the only entry near the question: residents' wording scores low
         gate = missing_detail(norm, kind, qw.numbers, first.text_norm, first.answer_norm, first.asked)
-        if gate is None and decision == "answer":
+        if gate is None:
             topics = unknown_topics(self.scorer, norm, first)
             gate = f"topic:{topics[0]}" if topics else None
-        if decision == "answer" and gate is not None:
-            decision = "suggest"
+        decision, confidence = final_decision(score, score - rival, score - runner_up, lam, gate is not None)
         return FaqMatch(decision, first.record, score, score - runner_up, confidence,
-                        self.index.phrasings[pid].text, top, lam, also=also, gate=gate, blocked=blocked)
+                        self.index.phrasings[pid].text, top, lam, also=also, gate=gate, blocked=blocked,
+                        rival_margin=score - rival)

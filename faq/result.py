@@ -43,6 +43,25 @@ def decide(score: float, margin: float, lam: float,
     return decision, confidence
 
 
+def final_decision(score: float, rival_margin: float, runner_margin: float, lam: float, gated: bool,
+                   lines: FaqDecisionParams = PARAMS.faq_decision, match=PARAMS.faq_match) -> tuple[str, float]:
+    """The matcher's decision after :func:`decide`: a near-tie with an entry whose answer differs
+    (``rival_margin`` below ``faq_match.tie_margin`` points) only suggests; the only entry near
+    the question (``runner_margin`` of ``faq_match.lone_margin`` points over every other, from
+    ``faq_match.lone_at`` points) answers; a ``gated`` entry (it lacks the detail asked, see
+    :mod:`faq.gates`) only suggests. One function for the matcher and for bench/calibrate.py's
+    replay. Returns (decision, confidence 0..1)."""
+    decision, confidence = decide(score, rival_margin, lam, lines)
+    if decision == "answer" and rival_margin < match.tie_margin:
+        decision = "suggest"  # a near-tie with a different answer: let the resident choose
+    rise = lam * (lines.long_answer_at - lines.answer_at)  # as the answer line
+    if decision != "answer" and score >= match.lone_at + rise and runner_margin >= match.lone_margin:
+        decision = "answer"  # the only entry near the question: residents' wording scores low
+    if decision == "answer" and gated:
+        decision = "suggest"
+    return decision, confidence
+
+
 @dataclass
 class FaqMatch:
     """Result of matching one question against the FAQ.
@@ -72,6 +91,7 @@ class FaqMatch:
     matched: str = ""
     top: list[tuple[FaqRecord, float]] = field(default_factory=list)
     length_blend: float = 0.0
+    rival_margin: float = 0.0
     also: list[FaqRecord] = field(default_factory=list)
     gate: str | None = None
     blocked: list[str] = field(default_factory=list)

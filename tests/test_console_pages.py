@@ -161,8 +161,8 @@ def test_export_has_the_status_column(client, runtime):
     entry = runtime.store.faq.all()[0]
     client.post(f"/admin/faq/{entry.id}", data={"csrf_token": csrf(client, "/admin/faq"), "action": "disable"})
     text = client.get("/admin/faq/export.csv").content.decode("utf-8-sig")
-    assert text.splitlines()[0] == "id,question,alternates,answer,source,tags,status"
-    assert any(line.startswith(f"{entry.id},") and line.endswith(",disabled") for line in text.splitlines())
+    assert text.splitlines()[0] == "id,question,alternates,answer,source,tags,status,negatives"
+    assert any(line.startswith(f"{entry.id},") and line.endswith(",disabled,") for line in text.splitlines())
 
 
 def test_document_upload_reindex_progress_and_check(client, runtime, tmp_path):

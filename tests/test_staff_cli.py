@@ -60,7 +60,8 @@ def test_export_import_round_trips_disabled_entries(bot, db_path, tmp_path):
     out = tmp_path / "all.csv"
     assert bot("faq", "export", str(out), db=db_path).code == 0
     rows = list(csv.reader(out.open(encoding="utf-8-sig")))
-    assert rows[0][-1] == "status" and next(r for r in rows if r[0] == "F001")[-1] == "disabled"
+    status = rows[0].index("status")
+    assert next(r for r in rows if r[0] == "F001")[status] == "disabled"
     assert bot("faq", "edit", "F001", "--enable", db=db_path).code == 0
     back = bot("faq", "import", str(out), db=db_path)
     assert back.code == 0 and "更新 1 条" in back.out
