@@ -91,7 +91,11 @@ def check_docx_archive(raw: bytes, name: str) -> None:
         raise ArticleError(f"{name}: 不是有效的 .docx 文件（{exc}）") from exc
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
         raise ArticleError(f"{name}: 无法解压的 .docx 文件（{exc}）") from exc
-    check_paragraphs(len(_DOCX_PARAGRAPH.findall(body)), name)
+    count = 0
+    for count, _ in enumerate(_DOCX_PARAGRAPH.finditer(body), 1):
+        if count > MAX_PARAGRAPHS:
+            break
+    check_paragraphs(count, name)
 
 
 def check_paragraphs(count: int, name: str) -> None:
