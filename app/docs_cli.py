@@ -82,9 +82,11 @@ def run_add(args, settings) -> int:
                     doc, outcome = load_article(target, root), "added"
                 else:
                     doc, outcome = index_document(store, target, root, segmenter, wait_s=60)
-            except (ArticleError, OSError) as exc:
+            except BaseException as exc:
                 if not inside:                      # leave the folder as it was
-                    target.write_bytes(previous) if previous is not None else target.unlink()
+                    target.write_bytes(previous) if previous is not None else target.unlink(missing_ok=True)
+                if not isinstance(exc, (ArticleError, OSError)):
+                    raise
                 reason = str(exc).split(": ", 1)[-1] if str(exc).startswith(f"{target.name}: ") else str(exc)
                 print(f"跳过 {file.name}：{reason}", file=sys.stderr)
                 failed += 1

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from pathlib import Path
 
+from qa import article_limits
 from qa.document import Document
-from qa.ingest import parse_article
+from qa.ingest import ArticleError, parse_article
+
+log = logging.getLogger(__name__)
 
 #: Suffixes read as articles; other files in the folder are reported as skipped.
 SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
@@ -50,26 +54,43 @@ def load_article(path: Path, root: Path) -> Document:
     """Read and clean the article at ``path`` (any of :data:`SUFFIXES`); its doc_id is
     :func:`doc_id_for`. The document carries the sha256 of the file's bytes.
 
+    A parser of any format that fails in any other way (broken XML inside a .docx, pypdf's
+    decompression limit, a bug in a third-party parser) is reported as an ArticleError too, so
+    one bad file is skipped instead of stopping a reindex.
+
     Raises:
-        ArticleError: unreadable as its format, no text, or a PDF without a text layer.
+        ArticleError: unreadable as its format, no text, a PDF without a text layer, or over
+            a limit of :mod:`qa.article_limits`; the message starts with the relative path.
         OSError: the file cannot be read.
     """
     rel = path.relative_to(root)
     doc_id, name, suffix = doc_id_for(path, root), rel.as_posix(), path.suffix.lower()
+    article_limits.check_file_bytes(path.stat().st_size, name)
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
+    try:
+        doc = _parse(raw, suffix, doc_id=doc_id, name=name)
+    except ArticleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure makes the file unreadable, not the reindex
+        log.warning("parser failed on %s", name, exc_info=True)
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ArticleError(f"{name}: 无法读取的文件（{type(exc).__name__}: {detail}）") from exc
+    return dataclasses.replace(doc, content_hash=digest)
+
+
+def _parse(raw: bytes, suffix: str, *, doc_id: str, name: str) -> Document:
+    """Parse ``raw`` by its lower-case ``suffix``; raises whatever the parser raises."""
     if suffix == ".docx":
         from qa.ingest_docx import parse_docx
 
-        doc = parse_docx(raw, doc_id=doc_id, path=name)
-    elif suffix == ".pdf":
+        return parse_docx(raw, doc_id=doc_id, path=name)
+    if suffix == ".pdf":
         from qa.ingest_pdf import parse_pdf
 
-        doc = parse_pdf(raw, doc_id=doc_id, path=name)
-    elif suffix in (".html", ".htm"):
+        return parse_pdf(raw, doc_id=doc_id, path=name)
+    if suffix in (".html", ".htm"):
         from qa.ingest_html import parse_html
 
-        doc = parse_html(raw, doc_id=doc_id, path=name)
-    else:
-        doc = parse_article(raw, doc_id=doc_id, path=name, markdown=suffix == ".md")
-    return dataclasses.replace(doc, content_hash=digest)
+        return parse_html(raw, doc_id=doc_id, path=name)
+    return parse_article(raw, doc_id=doc_id, path=name, markdown=suffix == ".md")

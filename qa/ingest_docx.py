@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from qa import article_limits
 from qa.document import Document
 from qa.ingest import ArticleError, build_document
 from qa.numbering import NumberingCounters, format_number
@@ -103,24 +104,34 @@ def parse_docx(raw: bytes, *, doc_id: str, path: str | None = None) -> Document:
         The cleaned :class:`Document`; the core property title, when set, is its title.
 
     Raises:
-        ArticleError: not a readable .docx (a renamed .doc, a damaged zip) or no text.
+        ArticleError: not a readable .docx (a renamed .doc, a damaged zip, broken XML), no
+            text, or over a limit of :mod:`qa.article_limits` (a zip bomb, too many paragraphs
+            or characters).
     """
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph as DocxParagraph
+    from lxml.etree import XMLSyntaxError
 
+    name = path or doc_id
+    article_limits.check_docx_archive(raw, name)
     try:
         document = docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ArticleError(f"{path or doc_id}: 不是有效的 .docx 文件（{exc}）") from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:
+        raise ArticleError(f"{name}: 不是有效的 .docx 文件（{exc}）") from exc
     numbering = _read_numbering(document)
     style_numbers = _style_numbering(document)
     counters = NumberingCounters()
     lines: list[str] = []
-    for child in document.element.body.iterchildren():
+    chars = 0
+    for n, child in enumerate(document.element.body.iterchildren()):
+        article_limits.check_paragraphs(max(n, len(lines)), name)
+        article_limits.check_chars(chars, name)
         if child.tag == f"{_W}tbl":
+            rows = _table_rows(Table(child, document))
+            chars += sum(len(row) for row in rows)
             lines.append("")
-            lines.extend(_table_rows(Table(child, document)))
+            lines.extend(rows)
             lines.append("")
             continue
         if child.tag != f"{_W}p":
@@ -147,7 +158,9 @@ def parse_docx(raw: bytes, *, doc_id: str, path: str | None = None) -> Document:
             text = f"{prefix}{joiner}{text}"
         if not text:
             continue            # spacer paragraphs carry no structure in Word
+        chars += len(text)
         lines.append(("\x00" if _heading_style(paragraph) else "") + text)
+    article_limits.check_chars(chars, name)
     meta = {}
     if document.core_properties.title and document.core_properties.title.strip():
         meta["title"] = document.core_properties.title.strip()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qa import doc_meta
+from qa import article_limits, doc_meta
 from qa.document import Document
 from qa.ingest import ArticleError, build_document, decode_bytes
 from qa.tables import table_lines
@@ -177,11 +177,13 @@ def parse_html(raw: bytes, *, doc_id: str, path: str | None = None) -> Document:
         The cleaned :class:`Document` with title, 发布日期, 来源 and url when the page has them.
 
     Raises:
-        ArticleError: undecodable, not HTML, or no body text.
+        ArticleError: undecodable, not HTML, no body text, or over
+            :data:`qa.article_limits.MAX_HTML_BYTES`.
     """
     import lxml.html
     from lxml.etree import ParserError
 
+    article_limits.check_file_bytes(len(raw), path or doc_id, article_limits.MAX_HTML_BYTES)
     html = decode_bytes(raw, Path(path or doc_id))
     try:
         root = lxml.html.document_fromstring(html)

@@ -19,6 +19,7 @@ import io
 import re
 from collections import Counter
 
+from qa import article_limits
 from qa.document import Document
 from qa.ingest import ArticleError, build_document
 
@@ -92,20 +93,29 @@ def parse_pdf(raw: bytes, *, doc_id: str, path: str | None = None) -> Document:
         The cleaned :class:`Document`; the PDF's Title property, when set, is its title.
 
     Raises:
-        ArticleError: not a readable PDF, encrypted, or no text layer (the message says
-            「没有文字层」).
+        ArticleError: not a readable PDF (including pypdf's decompression limits), encrypted,
+            no text layer (the message says 「没有文字层」), or over a limit of
+            :mod:`qa.article_limits` (pages, extracted characters).
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     name = path or doc_id
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise ArticleError(f"{name}: PDF 已加密，无法读取")
-        pages = [(page.extract_text() or "") for page in reader.pages]
+        article_limits.check_pdf_pages(len(reader.pages), name)
+        pages: list[str] = []
+        chars = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            article_limits.check_chars(chars, name)
         title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except ArticleError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise ArticleError(f"{name}: 不是可读取的 PDF 文件（{exc}）") from exc
     visible = sum(len(re.sub(r"\s", "", text)) for text in pages)
     if not pages or visible < MIN_CHARS_PER_PAGE * len(pages):
