@@ -30,6 +30,9 @@ EVAL = ROOT / "data/eval"
 RANK_SETS = ("dev_questions", "own_questions")
 #: Question sets the threshold sweeps run over (the FAQ paraphrases decide the FAQ lines).
 SWEEP_SETS = ("dev_questions", "own_questions", "faq_paraphrases")
+#: Sweep sets answered by an index of their own corpus (data/eval/<corpus>/, with the seed FAQ)
+#: instead of data/articles: several policy documents of different kinds (issue 13).
+CORPUS_SETS = {"policy_questions": "policy_corpus"}
 #: External corpora whose even-numbered passages become calibration corpora.
 CORPORA = {"cmrc": "cmrc2018_dev", "drcd": "drcd_dev"}
 EVAL_DATA = ROOT.parent / "shared/eval-data"
@@ -69,7 +72,8 @@ def rank_files() -> list[Path]:
 
 def sweep_files() -> list[Path]:
     """Data of the threshold sweeps (besides the fitted ranking and confidence blocks)."""
-    return [EVAL / f"{name}.jsonl" for name in SWEEP_SETS] + product_files()
+    corpora = [p for folder in CORPUS_SETS.values() for p in sorted((EVAL / folder).iterdir()) if p.is_file()]
+    return [EVAL / f"{name}.jsonl" for name in (*SWEEP_SETS, *CORPUS_SETS)] + corpora + product_files()
 
 
 def hashes(paths: list[Path]) -> dict[str, str]:
@@ -82,10 +86,11 @@ def set_rows(names) -> list[dict]:
     return [dict(r, set=name) for name in names for r in load_questions(EVAL / f"{name}.jsonl")]
 
 
-def seed_runtime(db: Path):
-    """A runtime over a fresh index of data/articles with the seed FAQ (``db`` must not exist),
-    independent of the environment and of any ``.env``."""
-    settings = Settings.from_env({"BOT_DB": str(db)}, dotenv=db.with_suffix(".no-dotenv"))
+def seed_runtime(db: Path, articles: Path | None = None):
+    """A runtime over a fresh index of data/articles (or ``articles``) with the seed FAQ (``db``
+    must not exist), independent of the environment and of any ``.env``."""
+    env = {"BOT_DB": str(db), **({"BOT_ARTICLES": str(articles)} if articles else {})}
+    settings = Settings.from_env(env, dotenv=db.with_suffix(".no-dotenv"))
     return open_runtime(settings, quiet=True)
 
 

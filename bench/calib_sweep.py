@@ -49,10 +49,10 @@ HEDGE_GRID = [round(0.40 + 0.05 * i, 2) for i in range(11)]          # 0.40 .. 0
 #: the sweep sets are right at least this often.
 HEDGE_PRECISION = 0.9
 #: The project's own question sets (data/eval); other cases come from CMRC/DRCD.
-OWN_SETS = ("dev_questions", "own_questions", "faq_paraphrases")
+OWN_SETS = ("dev_questions", "own_questions", "faq_paraphrases", "policy_questions")
 #: Sets whose passage answers decide the hedge line (faq_paraphrases expects FAQ answers, so a
 #: right passage there still counts as a miss).
-HEDGE_SETS = ("dev_questions", "own_questions")
+HEDGE_SETS = ("dev_questions", "own_questions", "policy_questions")
 
 
 @dataclass(frozen=True)

@@ -97,20 +97,26 @@ def fit_blocks(groups, sets: list[str], seed: int, l2: float, cv: bool) -> tuple
 
 def own_cases(params, work: Path) -> list:
     """Sweep cases of data/eval/{dev_questions,own_questions,faq_paraphrases}.jsonl, answered by a
-    fresh seed index with ``params`` (a :class:`qa.params.Params`)."""
+    fresh seed index, and of the :data:`calib_data.CORPUS_SETS` answered by an index of their own
+    corpus, with ``params`` (a :class:`qa.params.Params`)."""
     from faq.matcher import FaqMatcher
     from qa.retrieve import PassageRetriever
 
-    runtime = calib_data.seed_runtime(work / "sweep.db")
-    try:
-        seg = runtime.segmenter
-        retriever = PassageRetriever(runtime.store.passages, persons=seg.persons, places=seg.places,
-                                     is_word=seg.is_word, params=params)
-        matcher = FaqMatcher(runtime.store.faq.all(status="active"), seg)
-        return calib_sweep.analyse_rows(runtime.store, seg, retriever, matcher,
-                                        calib_data.set_rows(calib_data.SWEEP_SETS), calib_data.HOME_WEIGHT)
-    finally:
-        runtime.close()
+    cases = []
+    jobs = [("sweep.db", None, calib_data.SWEEP_SETS)]
+    jobs += [(f"{name}.db", calib_data.EVAL / folder, (name,)) for name, folder in calib_data.CORPUS_SETS.items()]
+    for db, articles, names in jobs:
+        runtime = calib_data.seed_runtime(work / db, articles)
+        try:
+            seg = runtime.segmenter
+            retriever = PassageRetriever(runtime.store.passages, persons=seg.persons, places=seg.places,
+                                         is_word=seg.is_word, params=params)
+            matcher = FaqMatcher(runtime.store.faq.all(status="active"), seg)
+            cases += calib_sweep.analyse_rows(runtime.store, seg, retriever, matcher, calib_data.set_rows(names),
+                                              calib_data.HOME_WEIGHT)
+        finally:
+            runtime.close()
+    return cases
 
 
 def fit_cases(groups, sets: list[str], params) -> list:
