@@ -141,7 +141,8 @@ def cmd_eval(args, settings: Settings) -> int:
         runtime.close()
     summary = report.summary()
     if args.json:
-        print(json.dumps({"summary": summary, "failures": report.failures}, ensure_ascii=False, indent=2))
+        print(json.dumps({"summary": summary, "groups": report.breakdown(), "failures": report.failures},
+                         ensure_ascii=False, indent=2))
         return 0
     if args.verbose:
         for miss in report.failures:
@@ -157,6 +158,10 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"answered right, any source: {summary['faq_rows_answered_any_source']}  "
               f"({report.faq_rows_answered}/{report.faq_total}; FAQ or a passage containing the expected text)")
     print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
+    for group in report.breakdown():
+        in_part = f"answered right {group['in_accuracy']} ({group['in']})" if group["in_accuracy"] is not None else ""
+        out_part = f"refused {group['out_abstention']} ({group['out']})" if group["out_abstention"] is not None else ""
+        print(f"  {group['group']:<24} {in_part}{'  ' if in_part and out_part else ''}{out_part}")
     return 0
 
 
