@@ -191,6 +191,30 @@ class FaqDecisionParams:
 
 
 @dataclass(frozen=True)
+class ResidentsParams:
+    """Numbers of the resident-language layer (issue 11): lexicon expansions, number hints,
+    multi-part quotes and detail gating. Written by ``python3 bench/residents_params.py --write``.
+
+    Attributes:
+        expansion_credit: match credit (0..1) of a domain-lexicon expansion (the resident's own
+            word earns 1.0).
+        approx_bonus: score units added to a candidate holding a number inside the range of the
+            question's approximate or confirmed number (两千多人, 快一个亿).
+        approx_window: only candidates within this many score units of the best get the bonus.
+        max_citations: sentences quoted at most for a multi-part or list question (>= 1).
+        part_window: a further sentence is quoted when its score is within this many score units
+            of the best and it carries a part the quoted ones lack.
+    """
+
+    expansion_credit: float
+    approx_bonus: float
+    approx_window: float
+    max_citations: int
+    part_window: float
+    source: Provenance
+
+
+@dataclass(frozen=True)
 class Params:
     """All blocks of ``qa/params.json``."""
 
@@ -200,11 +224,13 @@ class Params:
     decision: DecisionParams
     faq_scoring: FaqScoringParams
     faq_decision: FaqDecisionParams
+    residents: ResidentsParams
 
 
 _BLOCKS = {f.name: f.type for f in fields(Params)}
 _CLASSES = {"features": FeatureParams, "ranking": RankingParams, "confidence": ConfidenceParams,
-            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams}
+            "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams,
+            "residents": ResidentsParams}
 _WEIGHT_NAMES = {"ranking": RANKING_FEATURES, "confidence": CONFIDENCE_FEATURES}
 
 
@@ -284,6 +310,9 @@ def _check_ranges(p: Params) -> None:
         raise ParamsError("blocks.decision.answer_floor: must not exceed abstain_below")
     for key in ("title_credit", "unknown_non_noun"):
         unit("features", key, getattr(p.features, key))
+    unit("residents", "expansion_credit", p.residents.expansion_credit)
+    if p.residents.max_citations < 1:
+        raise ParamsError("blocks.residents.max_citations: must be >= 1")
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
                        ("faq_scoring", "candidates")):
         if getattr(getattr(p, block), key) <= 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from qa import explain, rank, smalltalk
+from qa import colloquial, explain, focus, rank, smalltalk
 from qa.answer import MAX_SUGGESTIONS, Answer, Citation, faq_citation
 from qa.cache import ANSWER_CACHE_SIZE, AnswerCache
 from qa.params import PARAMS
@@ -119,6 +119,8 @@ class Service:
         if len(raw) > MAX_QUESTION_CHARS and (raw[:1].isspace() or raw[:1] in "\u200b\u200c\u200d\ufeff"):
             raw = raw.lstrip(" \t\r\n\u3000\u200b\u200c\u200d\ufeff")  # a paste with padding in front
         truncated = MAX_QUESTION_CHARS if len(raw) > MAX_QUESTION_CHARS else None
+        if truncated:  # keep the part that asks (residents ask at the end), not the head
+            raw = focus.question_window(raw, MAX_QUESTION_CHARS)
         head = raw[:MAX_QUESTION_CHARS * 2]  # normalisation can only shorten; cap the work first
         norm = normalize(head)
         question = raw[:MAX_QUESTION_CHARS].strip()
@@ -142,7 +144,8 @@ class Service:
                 answer = Answer(question, "none", 0.0, outcome="off_topic", reason="off_topic",
                                 truncated_at=truncated, sources=self._sources)
             else:
-                query = analyse(smalltalk.strip_greeting(norm), self.segmenter)
+                key_text = colloquial.default().apply(smalltalk.strip_greeting(norm)) or norm
+                query = analyse(key_text, self.segmenter)
                 answer = self._answer_query(question, query, truncated)
         self.cache.put(key, answer)
         return answer
