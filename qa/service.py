@@ -7,10 +7,11 @@ layer (:mod:`conversation`); text belongs to the channels (:mod:`channels.replie
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
-from qa import colloquial, explain, focus, rank, smalltalk
+from qa import colloquial, detail, explain, focus, rank, smalltalk
 from qa.answer import MAX_SUGGESTIONS, Answer, Citation, faq_citation
 from qa.cache import ANSWER_CACHE_SIZE, AnswerCache
 from qa.params import PARAMS
@@ -157,6 +158,7 @@ class Service:
             return Answer(question, "none", 0.0, outcome="invalid", reason="not_text", truncated_at=truncated)
         faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
         passage = self.retriever.retrieve(query)
+        faq_match, passage = self._gate(query, faq_match, passage)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0
         passage_conf = passage.confidence if passage else 0.0
         base = Answer(question, "none", 0.0, truncated_at=truncated, sources=self._sources,
@@ -167,6 +169,24 @@ class Service:
                 passage_conf >= ANSWER_FLOOR and not rank.out_of_scope_evidence(passage.features))):
             return self._passage_answer(base, passage, faq_match)
         return self._refusal(base, faq_match, passage)
+
+    def _gate(self, query: Query, faq_match, passage: PassageResult | None):
+        """Drop an FAQ answer or a passage that lacks the detail the question asks for (a
+        place, a phone number, a list of firms ...; see :mod:`qa.detail`): the FAQ match is
+        demoted to a suggestion, the passage to None (its entries stay as suggestions)."""
+        details = detail.asked_detail(query.norm, query.answer_type)
+        if not details:
+            return faq_match, passage
+        if faq_match is not None and faq_match.decision == "answer":
+            text = normalize(faq_match.entry.answer)
+            if detail.missing(details, text, self.segmenter.words(text), query.norm):
+                faq_match = dataclasses.replace(faq_match, decision="suggest")
+        if passage is not None:
+            text = "".join(s.norm for s in passage.sentences)
+            title = normalize(passage.sentences[0].title)
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, title):
+                passage = None
+        return faq_match, passage
 
     # ----------------------------------------------------------------- builders
     @staticmethod
