@@ -68,7 +68,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = (
 )
 #: An exact number stated in a confirmation question (not a year, month or day).
 _STATED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|[一二两三四五六七八九]千)(万|亿)?(?=[个户人家元名位张亩所项块床])")
-_MEASURES = frozenset("个户人家元名位张亩所项块床")
+_MEASURES = frozenset("个户人家元名位张亩所项块床次")
+#: What may follow an approximate number without a measure word (…两千多对不对, …百十个吗).
+_ENDINGS = frozenset(["", "对", "是", "吧", "吗", "啊", "呀", "呢", " ", ",", "?"])
 _YEARISH = re.compile(r"(?:19|20)\d{2}")
 
 
@@ -81,9 +83,11 @@ def hints(norm: str) -> tuple[str, tuple[Range, ...]]:
 
     def take(builder):
         def sub(match: re.Match) -> str:
-            ranges.append(builder(match))
             big = [g for g in match.groups() if g in ("万", "亿")]
             after = match.string[match.end():match.end() + 1]
+            if after not in _MEASURES and after not in _ENDINGS and not big:
+                return match.group(0)  # 七十多了, 七十多岁: an age or a story, not a count asked about
+            ranges.append(builder(match))
             return "多少" + (big[-1] if big and after not in _MEASURES else "")
         return sub
 
