@@ -18,7 +18,7 @@ from qa.query import ANSWER_TYPE_PREDICATES
 
 _GRANULAR = re.compile(r"哪(?:个|一个|些|几个)?(乡镇|街道|社区|村|镇|乡|县|区|市|省)")
 _PLACE_ASK = re.compile(r"在哪|哪里|哪儿|什么地方|什么位置|哪个位置|位置|地址|在什么地方|何处")
-_PERSON_ASK = re.compile(r"谁|哪位|什么人|叫什么名|什么名字")
+_PERSON_ASK = re.compile(r"是谁|哪位|叫什么名|什么名字|哪个记者|哪个人")
 _LIST_ASK = re.compile(r"(?:哪些|哪几(?:家|个|种|类|所)?|还有什么|都有什么)(单位|部门|企业|公司|厂|供应商|村|乡镇|镇|学校|医院|文件|机构)?")
 _WHAT_VERB = re.compile(r"(种|养|卖|生产|建|修|买)(?:的|了)?(?:是)?(?:什么)")
 _PROCEDURE_ASK = re.compile(r"(?:什么|哪些)(?:手续|材料|证件|证明|东西)|要带|需要带|办理流程|申请条件")

@@ -32,6 +32,10 @@ _CUES = (
 _RAW_CUE = re.compile(r"多少|几|哪|什么|啥|怎么|咋|谁|如何|吗|呢|是不是|能不能|有没有|对不对|对吧|[?？]|不[?？。！!]*\s*$")
 
 
+#: Characters kept after the last cue when no punctuation closes its clause (…多少钱啊 + a tail).
+CLAUSE_TAIL = 40
+
+
 def clauses(norm: str) -> list[str]:
     """Clauses of a normalised message, in order, empty ones dropped: split at punctuation,
     then before discourse markers (for unpunctuated voice-to-text)."""
@@ -75,6 +79,6 @@ def question_window(raw: str, cap: int) -> str:
     if last is None:
         return raw[:cap]
     boundary = _PUNCT.search(raw, last.end())
-    end = boundary.start() if boundary else len(raw)
+    end = min(boundary.start() if boundary else len(raw), last.end() + CLAUSE_TAIL)
     start = max(0, end - cap)
     return raw[start:end]
