@@ -96,8 +96,9 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
     if detail.kind in ("phone", "hours", "address"):
         return bool(ANSWER_TYPE_PREDICATES[detail.kind].search(text))
     if detail.kind == "place":
-        if not detail.arg and re.search(r"在[\u4e00-\u9fff]{1,10}(?:召开|举行|设立|举办)", text):
-            return True
+        if not detail.arg and re.search(r"在[\u4e00-\u9fff]{1,10}(?:召开|举行|设立|举办)|"
+                                        r"[\u4e00-\u9fff]{1,8}(?:局|服务中心|大厅|窗口|政府|村委会|居委会|办事处|医院|学校)", text):
+            return True  # an event's venue, or an office to go to (去哪办 -> 区住建局)
         suffixes = {"乡镇": ("镇", "乡", "街道"), "镇": ("镇", "乡"), "乡": ("乡", "镇")}.get(
             detail.arg[0], detail.arg) if detail.arg else _PLACE_SUFFIX + ("路", "街", "号")
         return any(w.endswith(tuple(suffixes)) and w not in question and w not in title

@@ -81,4 +81,4 @@ def question_window(raw: str, cap: int) -> str:
     boundary = _PUNCT.search(raw, last.end())
     end = min(boundary.start() if boundary else len(raw), last.end() + CLAUSE_TAIL)
     start = max(0, end - cap)
-    return raw[start:end]
+    return raw[start:start + cap]
