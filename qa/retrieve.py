@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from qa import rank
+from qa import approx, rank
 from qa.params import PARAMS, Params
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
@@ -136,11 +136,24 @@ class PassageRetriever:
         ranked = rank.rank(query, terms, candidates, self.params.ranking)
         if not ranked:
             return None
+        if query.approx:
+            ranked = self._number_hints(query, ranked)
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
         conf = rank.confidence(ranked, self.params.confidence, self.params.ranking.margin_scale)
         return PassageResult(sentences=chosen, confidence=conf, score=best.score,
                              features=best.features, ranked=ranked, rows=rows, terms=terms)
+
+    def _number_hints(self, query: Query, ranked: list[rank.Candidate]) -> list[rank.Candidate]:
+        """Candidates within ``residents.approx_window`` of the best that hold a number inside
+        the range of the question's approximate or confirmed number (两千多人, 快一个亿) gain
+        ``residents.approx_bonus``; the list is re-sorted (ties as in :func:`qa.rank.rank`)."""
+        params = self.params.residents
+        floor = ranked[0].score - params.approx_window
+        for cand in ranked:
+            if cand.score >= floor and approx.in_range(cand.norm, query.approx):
+                cand.score += params.approx_bonus
+        return sorted(ranked, key=lambda c: (-c.score, -c.bm25, c.key))
 
     def _with_homophones(self, query: Query) -> Query:
         """Add index words that sound the same to question words the index does not know

@@ -31,6 +31,7 @@ ANSWER_FLOOR = PARAMS.decision.answer_floor
 #: than this (qa/params.json ``decision.faq_tie``, chosen by bench/calibrate.py).
 FAQ_TIE = PARAMS.decision.faq_tie
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 class Service:
@@ -177,7 +178,7 @@ class Service:
         details = detail.asked_detail(query.norm, query.answer_type)
         if not details:
             return faq_match, passage
-        if faq_match is not None and faq_match.decision == "answer":
+        if faq_match is not None and faq_match.decision == "answer" and not self._own_phrasing(query, faq_match):
             text = normalize(faq_match.entry.answer)
             if detail.missing(details, text, self.segmenter.words(text), query.norm):
                 faq_match = dataclasses.replace(faq_match, decision="suggest")
@@ -187,6 +188,13 @@ class Service:
             if detail.missing(details, text, self.segmenter.words(text), query.norm, title):
                 passage = None
         return faq_match, passage
+
+    @staticmethod
+    def _own_phrasing(query: Query, faq_match) -> bool:
+        """The question is the matched entry's own phrasing (question or alternate): staff wrote
+        that answer for it, so detail gating does not second-guess it."""
+        matched = colloquial.default().apply(normalize(faq_match.matched or ""))
+        return bool(matched) and _NON_WORD.sub("", matched) == _NON_WORD.sub("", query.norm)
 
     # ----------------------------------------------------------------- builders
     @staticmethod
