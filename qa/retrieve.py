@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from qa import approx, rank
+from qa import approx, parts, rank
 from qa.params import PARAMS, Params
 from qa.query import Query, sentence_has_type
 from qa.store import PassageIndex, SentenceRow, match_expression
@@ -56,6 +56,7 @@ class PassageResult:
     ranked: list[rank.Candidate] = field(default_factory=list)
     rows: dict[int, SentenceRow] = field(default_factory=dict)
     terms: list[rank.WeightedTerm] = field(default_factory=list)
+    extra: list[SentenceRow] = field(default_factory=list)
 
     @property
     def start(self) -> int:
@@ -141,8 +142,14 @@ class PassageRetriever:
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
         conf = rank.confidence(ranked, self.params.confidence, self.params.ranking.margin_scale)
+        extra: list[SentenceRow] = []
+        if parts.is_multipart(query):
+            limit = self.params.residents.max_citations - 1
+            picked = parts.extra_sentences(query, ranked, [r.norm for r in chosen], limit=limit,
+                                           window=self.params.residents.part_window)
+            extra = [rows[c.key] for c in picked if rows[c.key].id not in {r.id for r in chosen}]
         return PassageResult(sentences=chosen, confidence=conf, score=best.score,
-                             features=best.features, ranked=ranked, rows=rows, terms=terms)
+                             features=best.features, ranked=ranked, rows=rows, terms=terms, extra=extra)
 
     def _number_hints(self, query: Query, ranked: list[rank.Candidate]) -> list[rank.Candidate]:
         """Candidates within ``residents.approx_window`` of the best that hold a number inside

@@ -183,7 +183,7 @@ class Service:
             if detail.missing(details, text, self.segmenter.words(text), query.norm):
                 faq_match = dataclasses.replace(faq_match, decision="suggest")
         if passage is not None:
-            text = "".join(s.norm for s in passage.sentences)
+            text = "".join(s.norm for s in passage.sentences + passage.extra)
             title = normalize(passage.sentences[0].title)
             if detail.missing(details, text, self.segmenter.words(text), query.norm, title):
                 passage = None
@@ -217,6 +217,11 @@ class Service:
         answer.citations = [Citation(doc_id=first.doc_id, title=first.title, section=first.section,
                                      paragraph=first.number, quote=quote, start=passage.start, end=passage.end,
                                      role=first.role)]
+        for row in passage.extra:  # further parts of a multi-part question (qa/parts.py)
+            text = self.store.passages.document(row.doc_id)["cleaned_text"]
+            answer.citations.append(Citation(doc_id=row.doc_id, title=row.title, section=row.section,
+                                             paragraph=row.number, quote=text[row.start:row.end], start=row.start,
+                                             end=row.end, role=row.role))
         answer.kind, answer.confidence = "passage", passage.confidence
         answer.hedge = passage.confidence < HEDGE_BELOW
         answer.outcome = "hedged" if answer.hedge else "answered"
