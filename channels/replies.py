@@ -38,6 +38,14 @@ SMALLTALK = {
 }
 
 
+def source_label(answer: Answer) -> str:
+    """The label of the 来源 line: the FAQ entry's source, or the distinct citation labels of
+    the quoted passages joined by ；(a multi-part answer may quote two paragraphs)."""
+    if answer.kind == "faq":
+        return answer.citations[0].title
+    return "；".join(dict.fromkeys(citation_label(c) for c in answer.citations))
+
+
 def citation_label(citation: Citation) -> str:
     """《标题》 · 小节 · 第N段 (parts that do not apply are left out)."""
     title = citation.title
@@ -101,7 +109,7 @@ class Replies:
             return TEXT_NOT_TEXT
         if answer.quoted:
             citation = answer.citations[0]
-            label = citation.title if answer.kind == "faq" else citation_label(citation)
+            label = source_label(answer)
             quote = "\n".join(c.quote for c in answer.citations) if answer.kind == "passage" else citation.quote
             text = head + (TEXT_HEDGE + "\n" if answer.hedge else "") + f"{quote}\n{TEXT_SOURCE.format(label=label)}"
             if notice:

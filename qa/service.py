@@ -222,6 +222,7 @@ class Service:
             answer.citations.append(Citation(doc_id=row.doc_id, title=row.title, section=row.section,
                                              paragraph=row.number, quote=text[row.start:row.end], start=row.start,
                                              end=row.end, role=row.role))
+        answer.citations.sort(key=lambda c: (c.doc_id, c.start))  # reading order
         answer.kind, answer.confidence = "passage", passage.confidence
         answer.hedge = passage.confidence < HEDGE_BELOW
         answer.outcome = "hedged" if answer.hedge else "answered"

@@ -103,3 +103,25 @@ def test_service_answers_residents_and_refuses_detail_traps(service):
     assert voice.kind in ("passage", "faq") and "4550户9900人" in "".join(c.quote for c in voice.citations)
     trap = service.answer("凌宝珠光颜料公司在哪个位置")
     assert trap.kind == "none"
+
+
+def test_multi_part_quotes_render_with_one_source_line_in_plain_text_and_telegram():
+    from channels.replies import Replies
+    from channels.telegram_render import answer_blocks
+    from qa.answer import Answer, Citation
+
+    first = Citation(doc_id="d", title="标题", section="小节", paragraph=1, quote="1月拨付92万元。", start=0, end=9)
+    second = Citation(doc_id="d", title="标题", section="小节", paragraph=2, quote="2月拨付67万元。", start=20, end=29)
+    answer = Answer("临时救助一月二月分别拨了多少钱", "passage", 0.9, [first, second], outcome="answered")
+    replies = Replies(contact="12345")
+    text = replies.text(answer)
+    assert "1月拨付92万元。\n2月拨付67万元。\n来源：《标题》 · 小节 · 第1段；《标题》 · 小节 · 第2段" in text
+    blocks = answer_blocks(answer, replies)
+    assert [b for b in blocks if b[1] == "i"] == [("来源：《标题》 · 小节 · 第1段；《标题》 · 小节 · 第2段", "i")]
+
+
+def test_service_quotes_each_part_in_reading_order(service):
+    answer = service.answer("临时救助一月二月分别拨了多少钱")
+    quotes = [c.quote for c in answer.citations]
+    assert answer.kind == "passage" and len(quotes) == 2
+    assert "92万元" in quotes[0] and "67万元" in quotes[1]
