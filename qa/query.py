@@ -188,7 +188,7 @@ def analyse(text: str, segmenter: Segmenter) -> Query:
     norm, ranges = approx.hints(normalize(text))
     tagged = segmenter.tagged_content_words(norm)
     kind = answer_type(norm)
-    focus_clauses = (_focus_clauses(norm) or focus.asking_clauses(norm)) if len(tagged) >= FOCUS_MIN_TERMS else None
+    focus_clauses = (focus.asking_clauses(norm) or _focus_clauses(norm)) if len(tagged) >= FOCUS_MIN_TERMS else None
     cue_pattern = dict(ANSWER_TYPE_CUES).get(kind or "")
     terms: list[Term] = []
     for word, flag in tagged:

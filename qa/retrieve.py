@@ -122,7 +122,8 @@ class PassageRetriever:
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
         terms = rank.mark_known(terms, (r.norm for r in rows.values()))
-        query_places = {w for w in query.tokens if w in self.places}
+        # places named in the story of a long message (我是新店乡的) are no conflict
+        query_places = {t.text for t in query.terms if t.focus >= 1.0 and t.text in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
                            context_tokens=row.context_tokens, context_norm=row.context_norm,
