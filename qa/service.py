@@ -158,6 +158,8 @@ class Service:
             # would match confidently. Ask for words instead.
             return Answer(question, "none", 0.0, outcome="invalid", reason="not_text", truncated_at=truncated)
         faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
+        if faq_match is not None and faq_match.decision != "answer":
+            faq_match = self._faq_on_question_clauses(query, faq_match)
         passage = self.retriever.retrieve(query)
         faq_match, passage = self._gate(query, faq_match, passage)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0
@@ -188,6 +190,22 @@ class Service:
             if detail.missing(details, text, self.segmenter.words(text), query.norm, title):
                 passage = None
         return faq_match, passage
+
+    def _faq_on_question_clauses(self, query: Query, faq_match):
+        """For a long message whose story words were down-weighted (qa/focus.py), match the FAQ
+        again on its asking clauses alone (with the clause before each, which often names the
+        topic); the better decision wins. Short questions are returned unchanged."""
+        if all(t.focus >= 1.0 for t in query.terms):
+            return faq_match
+        clauses = focus.clauses(query.norm)
+        keep = [i for i, c in enumerate(clauses) if focus.cue_score(c) > 0]
+        picked = sorted({j for i in keep for j in (i - 1, i) if j >= 0})
+        short = analyse("，".join(clauses[j] for j in picked), self.segmenter)
+        again = self._faq_matcher.match(short)
+        rank_of = {"answer": 2, "suggest": 1}
+        if (rank_of.get(again.decision, 0), again.score) > (rank_of.get(faq_match.decision, 0), faq_match.score):
+            return again
+        return faq_match
 
     @staticmethod
     def _own_phrasing(query: Query, faq_match) -> bool:
