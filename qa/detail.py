@@ -52,7 +52,7 @@ _NOT_NAME_START = frozenset("荣表介带等和在对是的也都说获为被向
 @dataclass(frozen=True)
 class Detail:
     """The detail a question asks for: ``kind`` (phone, hours, address, place, person, list,
-    what, month) and an argument (the place suffix, the list's head noun, the verb, the months)."""
+    procedure, date, what, month) and an argument (the place suffix, the list's head noun, the verb, the months)."""
 
     kind: str
     arg: tuple[str, ...] = ()
@@ -69,6 +69,8 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
             out.append(Detail("place", (granular.group(1),)))
     elif answer_type == "place" and _PLACE_ASK.search(norm):
         out.append(Detail("place", ()))
+    if answer_type == "date":
+        out.append(Detail("date", (_date_grain(norm),)))
     if answer_type == "person" and _PERSON_ASK.search(norm):
         out.append(Detail("person"))
     listed = _LIST_ASK.search(norm)
@@ -83,6 +85,20 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
     if months:
         out.append(Detail("month", months))
     return out
+
+
+_DAY_ASK = re.compile(r"哪天|哪一天|几号|几日|哪日|具体日期")
+_YEAR_ASK = re.compile(r"哪年|哪一年|什么年|几几年")
+_DATE_VALUE = {
+    "day": re.compile(r"\d{1,2}(?:日|号)"),
+    "year": re.compile(r"(?:19|20)\d{2}年|去年|今年|前年"),
+    "any": re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}(?:日|号)|去年|今年|前年|上半年|下半年|年初|年底|年末|月份"),
+}
+
+
+def _date_grain(norm: str) -> str:
+    """What a date question asks for: a day (哪天), a year (哪年) or any date (什么时候)."""
+    return "day" if _DAY_ASK.search(norm) else "year" if _YEAR_ASK.search(norm) else "any"
 
 
 def _places(text: str, words) -> list[str]:
@@ -122,6 +138,8 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
         if len(pieces) < 2:
             return False
         return any(any(s in piece for s in suffixes) and piece not in question for piece in pieces)
+    if detail.kind == "date":
+        return any(m.group(0) not in question for m in _DATE_VALUE[detail.arg[0]].finditer(text))
     if detail.kind == "what":
         return detail.arg[0] in text
     if detail.kind == "month":

@@ -125,3 +125,9 @@ def test_service_quotes_each_part_in_reading_order(service):
     quotes = [c.quote for c in answer.citations]
     assert answer.kind == "passage" and len(quotes) == 2
     assert "92万元" in quotes[0] and "67万元" in quotes[1]
+
+
+def test_detail_gate_dates_by_grain():
+    day = detail.asked_detail("扶贫车间哪天全部复工的", "date")
+    assert detail.missing(day, "2020年3月19日,全区13个扶贫车间全部复工复产。", [], "扶贫车间哪天全部复工的") is None
+    assert detail.missing(day, "全区13个扶贫车间全部复工复产。", [], "扶贫车间哪天全部复工的") is not None
