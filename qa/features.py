@@ -82,6 +82,10 @@ def weigh_terms(query: Query, stats: dict[str, tuple[int, int]], n_sentences: in
         known = bool(dfs) or (bool(term.parts) and len(part_dfs) == len(term.parts))
         df = min(dfs) if dfs else (max(part_dfs) if known else 0)
         weight = idf(df, n_sentences) * term.focus * _kind_factor(term)
+        if term.focus < 1.0 and not known and not term.numeric:
+            # a story word of a long message that the corpus never uses is neither evidence
+            # for a sentence nor against the question (腿脚, 外地 in 「……腿脚不好……建了多少个」)
+            weight = 0.0
         out.append(WeightedTerm(term, weight, known or term.numeric))
     return out
 

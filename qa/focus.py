@@ -52,14 +52,16 @@ def cue_score(clause: str) -> float:
 
 def asking_clauses(norm: str) -> list[str] | None:
     """The clauses that ask (cue score > 0) when the message has two or more clauses and at
-    least one of them does not ask; None when the whole message is the question."""
+    least one of them does not ask; None when the whole message is the question. When some
+    asking clauses hold a question word (多少, 哪, 什么 ...), only those are kept."""
     parts = clauses(norm)
     if len(parts) < 2:
         return None
     asking = [c for c in parts if cue_score(c) > 0]
     if not asking or len(asking) == len(parts):
         return None
-    return asking
+    wh = [c for c in asking if _CUES[0][0].search(c)]
+    return wh or asking  # 建了多少个 is the question; 以后能不能住进去 a follow-up wish
 
 
 def question_window(raw: str, cap: int) -> str:
