@@ -129,6 +129,12 @@ class Query:
     tokens: tuple[str, ...] = field(default=())
     approx: tuple[approx.Range, ...] = ()
 
+    def weak_tokens(self, known: set[str]) -> list[str]:
+        """Domain-lexicon expansions of the terms none of whose own variants is in ``known``
+        (index tokens): an expansion only widens the search for a word the corpus does not
+        use; a word it uses finds its sentences itself (and expansions would crowd them out)."""
+        return [w for t in self.terms if t.weak and not (t.variants & known) for w in sorted(t.weak)]
+
     def match_tokens(self) -> list[str]:
         """Every token worth looking up in FTS: terms, their synonyms and sub-words. Answer-type
         cue words (人数, 金额) are left out when other terms exist: a sentence that says 人数 is
@@ -137,7 +143,6 @@ class Query:
         terms = [t for t in self.terms if not t.cue] or list(self.terms)
         for term in terms:
             out.extend(sorted(term.variants))
-            out.extend(sorted(term.weak))
             out.extend(term.parts)
         return out
 

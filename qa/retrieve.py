@@ -104,6 +104,10 @@ class PassageRetriever:
         query = self._with_homophones(query)
         tokens = query.match_tokens()
         stats = self.index.term_stats(sorted(set(tokens)))
+        weak = [w for w in query.weak_tokens(set(stats)) if w not in stats]
+        if weak:
+            stats.update(self.index.term_stats(sorted(set(weak))))
+            tokens += weak
         n = max(self.index.counts().sentences, 1)
         terms = rank.weigh_terms(query, stats, n)
         known = [t for t in dict.fromkeys(tokens) if t in stats]
