@@ -16,12 +16,15 @@ from dataclasses import dataclass
 
 from qa.query import ANSWER_TYPE_PREDICATES
 
-_GRANULAR = re.compile(r"哪(?:个|一个|些|几个)?(乡镇|街道|社区|村|镇|乡|县|区|市|省)")
-_PLACE_ASK = re.compile(r"在哪|哪里|哪儿|什么地方|什么位置|哪个位置|位置|地址|在什么地方|何处")
+_GRANULAR = re.compile(r"哪(?:个|一个|些|几个)?(乡镇|街道|社区|村|镇|乡|县|区|市|省)(?![落民委庄域级长])")
+_PHONE_ASK = re.compile(r"电话(?:号码)?(?:是)?多少|号码|联系方式|怎么联系|热线|电话是")
+_PLACE_ASK = re.compile(r"在哪(?!1|一|个方面|方面|场|次|年|天|届|期|种|个时|段)|哪里|哪儿|什么地方|什么位置|哪个位置|位置|地址|"
+                        r"在什么地方|何处")
 _PERSON_ASK = re.compile(r"是谁|哪位|叫什么名|什么名字|哪个记者|哪个人")
 _LIST_ASK = re.compile(r"(?:哪些|哪几(?:家|个|种|类|所)?|还有什么|都有什么)(单位|部门|企业|公司|厂|供应商|村|乡镇|镇|学校|医院|文件|机构)?")
-_WHAT_VERB = re.compile(r"(种|养|卖|生产|建|修|买)(?:的|了)?(?:是)?(?:什么)")
-_PROCEDURE_ASK = re.compile(r"(?:什么|哪些)(?:手续|材料|证件|证明|东西)|要带|需要带|办理流程|申请条件")
+_WHAT_VERB = re.compile(r"(?<![一这那各多某几每哪\d])(种|养|卖|生产|建|修|买)(?:的|了)?(?:是)?(?:什么)")
+_PROCEDURE_ASK = re.compile(r"(?:办|申请|办理|领|报名|带|准备)[^,，。?？]{0,6}(?<!为)(?:什么|哪些)(?:手续|材料|证件|证明|东西)|"
+                            r"要带什么|需要带什么|办理流程|申请条件")
 _PROCEDURE = re.compile(r"手续|材料|证件|证明|申请|流程|程序|条件|身份证|户口")
 _MONTH = re.compile(r"(?<!\d)(1[0-2]|[1-9])月")
 _PLACE_SUFFIX = ("乡镇", "街道", "社区", "村", "镇", "乡", "县", "区", "市", "省")
@@ -44,6 +47,8 @@ _HEAD_SUFFIXES = {
     "学校": ("学校", "小学", "中学", "大学", "学院"), "医院": ("医院", "院", "中心"),
     "文件": ("《",), "机构": ("院", "中心", "所", "站"),
 }
+_TITLES = ("董事长", "总经理", "经理", "局长", "书记", "主任", "区长", "县长", "镇长", "乡长", "村长", "主席", "院长", "校长",
+           "组长", "负责人", "记者", "通讯员")
 _NAME_AFTER_TITLE = re.compile(r"(董事长|总经理|经理|局长|书记|主任|区长|县长|镇长|乡长|村长|主席|院长|校长|组长|负责人|记者|通讯员)"
                                r"\s?([\u4e00-\u9fff]{2,3})")
 _NOT_NAME_START = frozenset("荣表介带等和在对是的也都说获为被向从与及主将已")
@@ -61,7 +66,7 @@ class Detail:
 def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
     """The details a normalised question asks for (empty: none that gating checks)."""
     out: list[Detail] = []
-    if answer_type in ("phone", "hours", "address"):
+    if answer_type in ("hours", "address") or (answer_type == "phone" and _PHONE_ASK.search(norm)):
         out.append(Detail(answer_type))
     granular = _GRANULAR.search(norm)
     if granular and not re.search(r"哪(?:个|一个|些|几个)?(?:乡镇|街道|社区|村|镇|乡|县|区|市|省)(?:的)?(?:人|村民|群众)?(?:多少|有多少|有几)", norm):
@@ -69,7 +74,7 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
             out.append(Detail("place", (granular.group(1),)))
     elif answer_type == "place" and _PLACE_ASK.search(norm):
         out.append(Detail("place", ()))
-    if answer_type == "date":
+    if answer_type == "date" and _date_grain(norm) != "any":
         out.append(Detail("date", (_date_grain(norm),)))
     if answer_type == "person" and _PERSON_ASK.search(norm):
         out.append(Detail("person"))
@@ -82,7 +87,7 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
     if what:
         out.append(Detail("what", (what.group(1),)))
     months = tuple(sorted(set(_MONTH.findall(norm))))
-    if months:
+    if months and answer_type in ("money", "count", "count_person", "count_household", "number"):
         out.append(Detail("month", months))
     return out
 
@@ -91,7 +96,7 @@ _DAY_ASK = re.compile(r"哪天|哪一天|几号|几日|哪日|具体日期")
 _YEAR_ASK = re.compile(r"哪年|哪一年|什么年|几几年")
 _DATE_VALUE = {
     "day": re.compile(r"\d{1,2}(?:日|号)"),
-    "year": re.compile(r"(?:19|20)\d{2}年|去年|今年|前年"),
+    "year": re.compile(r"\d{3,4}年|去年|今年|前年"),
     "any": re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}(?:日|号)|去年|今年|前年|上半年|下半年|年初|年底|年末|月份"),
 }
 
@@ -101,25 +106,53 @@ def _date_grain(norm: str) -> str:
     return "day" if _DAY_ASK.search(norm) else "year" if _YEAR_ASK.search(norm) else "any"
 
 
+#: Place-name endings outside the administrative ones (岛, 州, 山 ...), for "where" questions.
+_WIDE_SUFFIX = ("岛", "州", "国", "城", "山", "河", "湖", "海", "湾", "洲", "港", "盆地", "平原", "郡")
+#: Provinces, cities and counties jieba splits (黑龙江|省): found by pattern in the text.
+_BIG_UNIT = re.compile(r"([\u4e00-\u9fff]{2,4})(省|市|县)")
+
+
 def _places(text: str, words) -> list[str]:
     return [w for w in words if len(w) >= 2 and w not in GENERIC_PLACES and not w.endswith("乡村") and
-            (w.endswith(_PLACE_SUFFIX) or w.endswith("街道"))]
+            (w.endswith(_PLACE_SUFFIX + _WIDE_SUFFIX) or w.endswith("街道"))]
 
 
-def carries(detail: Detail, text: str, words: list[str], question: str, title: str = "") -> bool:
+_LOCATED = re.compile(r"位于|坐落|地处|设在|设于|出身于|来自|出生于|生于|发源于|源自|总部在|发表于|刊登|"
+                      r"(?:于|在)[^,，。;；]{1,12}(?<!之)(?:《|中|上|里)|"
+                      r"(?:于|在)[\u4e00-\u9fff]{1,10}(?:工厂|厂|港|机场|车站|站|大学|学院|医院|学校|中心|大厅|局)")
+
+
+def carries(detail: Detail, text: str, words: list[str], question: str, title: str = "", *,
+            places: frozenset[str] = frozenset(), type_missing: bool = True) -> bool:
     """True when a normalised answer ``text`` (segmented into ``words``) carries ``detail``
-    beyond what the ``question`` and the document ``title`` already say."""
+    beyond what the ``question`` and the document ``title`` already say. ``places``: place
+    names the dictionary knows; ``type_missing``: the ranker found no answer of the asked type
+    in the text (for persons, only then, or when the named entity differs, is it missing)."""
     if detail.kind in ("phone", "hours", "address"):
         return bool(ANSWER_TYPE_PREDICATES[detail.kind].search(text))
     if detail.kind == "place":
         if not detail.arg and re.search(r"在[\u4e00-\u9fff]{1,10}(?:召开|举行|设立|举办)|"
                                         r"[\u4e00-\u9fff]{1,8}(?:局|服务中心|大厅|窗口|政府|村委会|居委会|办事处|医院|学校)", text):
             return True  # an event's venue, or an office to go to (去哪办 -> 区住建局)
+        if not detail.arg and (_LOCATED.search(text) or any(w in places for w in words if w not in question
+                                                               and w not in GENERIC_PLACES and w not in title)):
+            return True  # 位于胶东半岛, 出身于北京国安, or a place name the dictionary knows
         suffixes = {"乡镇": ("镇", "乡", "街道"), "镇": ("镇", "乡"), "乡": ("乡", "镇")}.get(
-            detail.arg[0], detail.arg) if detail.arg else _PLACE_SUFFIX + ("路", "街", "号")
+            detail.arg[0], detail.arg) if detail.arg else _PLACE_SUFFIX + ("路", "街", "号") + _WIDE_SUFFIX
+        for match in _BIG_UNIT.finditer(text) if detail.arg else ():
+            name = match.group(0)
+            if match.group(2) in suffixes and name not in question and name not in title and \
+                    not any(name.endswith(g) for g in GENERIC_PLACES) and not re.search(r"[的该全本我各个和与在]", name):
+                return True
         return any(w.endswith(tuple(suffixes)) and w not in question and w not in title
                    for w in _places(text, words) + [w for w in words if w.endswith(("路", "街", "号")) and len(w) >= 3])
     if detail.kind == "person":
+        asked_titles = [t for t in _TITLES if t in question]
+        if asked_titles and not any(t in text for t in asked_titles):
+            return False  # 院长 asked, the sentence names no 院长
+        titled = [m for m in _NAME_AFTER_TITLE.finditer(text) if m.group(1) in question]
+        if not type_missing and not titled:
+            return True  # the ranker saw a name; nothing says it is someone else's
         for match in _NAME_AFTER_TITLE.finditer(text):
             if match.group(2)[0] in _NOT_NAME_START or match.group(2) in question:
                 continue
@@ -161,9 +194,11 @@ def _same_entity(question: str, title: str, before: str) -> bool:
     return any(p in before for p in pieces)
 
 
-def missing(details: list[Detail], text: str, words: list[str], question: str, title: str = "") -> Detail | None:
-    """The first of ``details`` the answer text lacks, or None when it carries them all."""
+def missing(details: list[Detail], text: str, words: list[str], question: str, title: str = "", *,
+            places: frozenset[str] = frozenset(), type_missing: bool = True) -> Detail | None:
+    """The first of ``details`` the answer text lacks, or None when it carries them all
+    (arguments as :func:`carries`)."""
     for detail in details:
-        if not carries(detail, text, words, question, title):
+        if not carries(detail, text, words, question, title, places=places, type_missing=type_missing):
             return detail
     return None

@@ -182,12 +182,13 @@ class Service:
             return faq_match, passage
         if faq_match is not None and faq_match.decision == "answer" and not self._own_phrasing(query, faq_match):
             text = normalize(faq_match.entry.answer)
-            if detail.missing(details, text, self.segmenter.words(text), query.norm):
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, places=self.segmenter.places):
                 faq_match = dataclasses.replace(faq_match, decision="suggest")
         if passage is not None:
             text = "".join(s.norm for s in passage.sentences + passage.extra)
             title = normalize(passage.sentences[0].title)
-            if detail.missing(details, text, self.segmenter.words(text), query.norm, title):
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, title, places=self.segmenter.places,
+                              type_missing=bool(passage.features.get("type_missing"))):
                 passage = None
         return faq_match, passage
 
