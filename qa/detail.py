@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from qa.query import ANSWER_TYPE_PREDICATES
 
 _GRANULAR = re.compile(r"哪(?:个|一个|些|几个)?(乡镇|街道|社区|村|镇|乡|县|区|市|省)(?![落民委庄域级长])")
-_PHONE_ASK = re.compile(r"电话(?:号码)?(?:是)?多少|号码|联系方式|怎么联系|热线|电话是")
+_PHONE_ASK = re.compile(r"电话(?:号码)?(?:是)?多少|号码|联系方式|怎么联系|热线(?:电话)?(?:是)?多少|电话是")
 _PLACE_ASK = re.compile(r"在哪(?!1|一|个方面|方面|场|次|年|天|届|期|种|个时|段)|哪里|哪儿|什么地方|什么位置|哪个位置|位置|地址|"
                         r"在什么地方|何处")
 _PERSON_ASK = re.compile(r"是谁|哪位|叫什么名|什么名字|哪个记者|哪个人")
@@ -96,7 +96,7 @@ _DAY_ASK = re.compile(r"哪天|哪一天|几号|几日|哪日|具体日期")
 _YEAR_ASK = re.compile(r"哪年|哪一年|什么年|几几年")
 _DATE_VALUE = {
     "day": re.compile(r"\d{1,2}(?:日|号)"),
-    "year": re.compile(r"\d{3,4}年|去年|今年|前年"),
+    "year": re.compile(r"\d{3,4}\s?年|去年|今年|前年"),
     "any": re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}(?:日|号)|去年|今年|前年|上半年|下半年|年初|年底|年末|月份"),
 }
 
