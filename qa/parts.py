@@ -60,7 +60,7 @@ def extra_sentences(query: Query, ranked: Sequence, chosen_norms: Sequence[str],
     asked = set(_MONTH_OR_YEAR.findall(query.norm))
     covered_time = {p for p in asked if p in quoted}
     values = _values(quoted, query.answer_type, query.numbers)
-    typed = query.answer_type not in (None, "how")
+    typed = query.answer_type not in (None, "how", "list")  # a list item need not hold 、
     out = []
     for cand in ranked[1:]:
         if len(out) >= limit or cand.score < best.score - window:
@@ -77,7 +77,7 @@ def extra_sentences(query: Query, ranked: Sequence, chosen_norms: Sequence[str],
             continue
         if not asked and typed and not new_values:
             continue
-        if not asked and not typed and query.answer_type is None:
+        if not asked and not typed and query.answer_type != "list":
             continue
         out.append(cand)
         quoted += cand.norm
