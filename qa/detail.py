@@ -27,6 +27,8 @@ _PROCEDURE_ASK = re.compile(r"(?:办|申请|办理|领|报名|带|准备)[^,，�
                             r"要带什么|需要带什么|办理流程|申请条件")
 _PROCEDURE = re.compile(r"手续|材料|证件|证明|申请|流程|程序|条件|身份证|户口")
 _MONTH = re.compile(r"(?<!\d)(1[0-2]|[1-9])月")
+#: A month a resident asks about (3月份又拨了多少): written with 份, the spoken form.
+_MONTH_ASKED = re.compile(r"(?<!\d)(1[0-2]|[1-9])月份")
 _PLACE_SUFFIX = ("乡镇", "街道", "社区", "村", "镇", "乡", "县", "区", "市", "省")
 #: Place words that name no specific place (该区 "this district", 行政村 "administrative village").
 GENERIC_PLACES = frozenset({"该区", "全区", "本区", "我区", "辖区", "城区", "市区", "全市", "我市", "本市", "该市", "全县",
@@ -86,7 +88,7 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
     what = _WHAT_VERB.search(norm)
     if what:
         out.append(Detail("what", (what.group(1),)))
-    months = tuple(sorted(set(_MONTH.findall(norm))))
+    months = tuple(sorted(set(_MONTH_ASKED.findall(norm))))
     if months and answer_type in ("money", "count", "count_person", "count_household", "number"):
         out.append(Detail("month", months))
     return out
@@ -123,11 +125,11 @@ _LOCATED = re.compile(r"位于|坐落|地处|设在|设于|出身于|来自|出�
 
 
 def carries(detail: Detail, text: str, words: list[str], question: str, title: str = "", *,
-            places: frozenset[str] = frozenset(), type_missing: bool = True) -> bool:
+            places: frozenset[str] = frozenset()) -> bool:
     """True when a normalised answer ``text`` (segmented into ``words``) carries ``detail``
     beyond what the ``question`` and the document ``title`` already say. ``places``: place
-    names the dictionary knows; ``type_missing``: the ranker found no answer of the asked type
-    in the text (for persons, only then, or when the named entity differs, is it missing)."""
+    names the dictionary knows. A person is missing only when the question names a title (院长,
+    董事长) the text lacks or gives to another entity; otherwise the ranker's type check decides."""
     if detail.kind in ("phone", "hours", "address"):
         return bool(ANSWER_TYPE_PREDICATES[detail.kind].search(text))
     if detail.kind == "place":
@@ -137,8 +139,9 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
         if not detail.arg and (_LOCATED.search(text) or any(w in places for w in words if w not in question
                                                                and w not in GENERIC_PLACES and w not in title)):
             return True  # 位于胶东半岛, 出身于北京国安, or a place name the dictionary knows
-        suffixes = {"乡镇": ("镇", "乡", "街道"), "镇": ("镇", "乡"), "乡": ("乡", "镇")}.get(
-            detail.arg[0], detail.arg) if detail.arg else _PLACE_SUFFIX + ("路", "街", "号") + _WIDE_SUFFIX
+        admin = ("区", "县", "市", "省", "州", "郡")
+        suffixes = {"乡镇": ("镇", "乡", "街道"), "镇": ("镇", "乡"), "乡": ("乡", "镇"), "区": admin, "县": admin,
+                    "市": admin, "省": admin}.get(detail.arg[0], detail.arg) if detail.arg else _PLACE_SUFFIX + ("路", "街", "号") + _WIDE_SUFFIX
         for match in _BIG_UNIT.finditer(text) if detail.arg else ():
             name = match.group(0)
             if match.group(2) in suffixes and name not in question and name not in title and \
@@ -151,8 +154,8 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
         if asked_titles and not any(t in text for t in asked_titles):
             return False  # 院长 asked, the sentence names no 院长
         titled = [m for m in _NAME_AFTER_TITLE.finditer(text) if m.group(1) in question]
-        if not type_missing and not titled:
-            return True  # the ranker saw a name; nothing says it is someone else's
+        if not asked_titles or not titled:
+            return True  # no title named (潘淑是谁的皇后): the ranker's own type check decides
         for match in _NAME_AFTER_TITLE.finditer(text):
             if match.group(2)[0] in _NOT_NAME_START or match.group(2) in question:
                 continue
@@ -195,10 +198,10 @@ def _same_entity(question: str, title: str, before: str) -> bool:
 
 
 def missing(details: list[Detail], text: str, words: list[str], question: str, title: str = "", *,
-            places: frozenset[str] = frozenset(), type_missing: bool = True) -> Detail | None:
+            places: frozenset[str] = frozenset()) -> Detail | None:
     """The first of ``details`` the answer text lacks, or None when it carries them all
     (arguments as :func:`carries`)."""
     for detail in details:
-        if not carries(detail, text, words, question, title, places=places, type_missing=type_missing):
+        if not carries(detail, text, words, question, title, places=places):
             return detail
     return None

@@ -187,8 +187,8 @@ class Service:
         if passage is not None:
             text = "".join(s.norm for s in passage.sentences + passage.extra)
             title = normalize(passage.sentences[0].title)
-            if detail.missing(details, text, self.segmenter.words(text), query.norm, title, places=self.segmenter.places,
-                              type_missing=bool(passage.features.get("type_missing"))):
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, title,
+                              places=self.segmenter.places):
                 passage = None
         return faq_match, passage
 
