@@ -131,3 +131,19 @@ def test_detail_gate_dates_by_grain():
     day = detail.asked_detail("扶贫车间哪天全部复工的", "date")
     assert detail.missing(day, "2020年3月19日,全区13个扶贫车间全部复工复产。", [], "扶贫车间哪天全部复工的") is None
     assert detail.missing(day, "全区13个扶贫车间全部复工复产。", [], "扶贫车间哪天全部复工的") is not None
+
+
+def test_eval_reports_per_split_and_class(service, replies):
+    from app.evaluate import evaluate
+
+    rows = [
+        {"question": "俺们宛城区一共有几个脱贫村啊", "scope": "in", "expect_any": ["21"], "class": "colloquial", "split": "tune"},
+        {"question": "凌宝珠光颜料公司在哪个位置", "scope": "out", "class": "detail_trap", "split": "holdout"},
+        {"question": "宛城区有多少个脱贫村", "scope": "in", "expect_any": ["999"]},
+    ]
+    report = evaluate(service, rows, replies)
+    groups = {g["group"]: g for g in report.breakdown()}
+    assert groups["split=tune"]["in"] == "1/1" and groups["split=holdout"]["out"] == "1/1"
+    assert groups["class=colloquial"]["in_accuracy"] == 1.0 and groups["class=detail_trap"]["out_abstention"] == 1.0
+    assert list(groups)[:2] == ["split=holdout", "split=tune"] and len(groups) == 4
+    assert report.in_total == 2 and report.in_right == 1
