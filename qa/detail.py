@@ -98,7 +98,7 @@ _DAY_ASK = re.compile(r"哪天|哪一天|几号|几日|哪日|具体日期")
 _YEAR_ASK = re.compile(r"哪年|哪一年|什么年|几几年")
 _DATE_VALUE = {
     "day": re.compile(r"\d{1,2}(?:日|号)"),
-    "year": re.compile(r"\d{3,4}\s?年|去年|今年|前年"),
+    "year": re.compile(r"[\d〇零一二三四五六七八九十百千甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥]{1,6}\s?年|去年|今年|前年"),
     "any": re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}(?:日|号)|去年|今年|前年|上半年|下半年|年初|年底|年末|月份"),
 }
 
@@ -125,10 +125,11 @@ _LOCATED = re.compile(r"位于|坐落|地处|设在|设于|出身于|来自|出�
 
 
 def carries(detail: Detail, text: str, words: list[str], question: str, title: str = "", *,
-            places: frozenset[str] = frozenset()) -> bool:
+            places: frozenset[str] = frozenset(), strict: bool = False) -> bool:
     """True when a normalised answer ``text`` (segmented into ``words``) carries ``detail``
     beyond what the ``question`` and the document ``title`` already say. ``places``: place
-    names the dictionary knows. A person is missing only when the question names a title (院长,
+    names the dictionary knows; ``strict`` (FAQ answers): a person question needs a name after
+    a title in the text. A person is otherwise missing only when the question names a title (院长,
     董事长) the text lacks or gives to another entity; otherwise the ranker's type check decides."""
     if detail.kind in ("phone", "hours", "address"):
         return bool(ANSWER_TYPE_PREDICATES[detail.kind].search(text))
@@ -153,15 +154,11 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
         asked_titles = [t for t in _TITLES if t in question]
         if asked_titles and not any(t in text for t in asked_titles):
             return False  # 院长 asked, the sentence names no 院长
-        titled = [m for m in _NAME_AFTER_TITLE.finditer(text) if m.group(1) in question]
-        if not asked_titles or not titled:
-            return True  # no title named (潘淑是谁的皇后): the ranker's own type check decides
-        for match in _NAME_AFTER_TITLE.finditer(text):
-            if match.group(2)[0] in _NOT_NAME_START or match.group(2) in question:
-                continue
-            if _same_entity(question, match.group(1), text[max(0, match.start() - 12):match.start()]):
-                return True
-        return False
+        named = [m for m in _NAME_AFTER_TITLE.finditer(text) if m.group(1) in question
+                 and m.group(2)[0] not in _NOT_NAME_START and m.group(2) not in question]
+        if not named:
+            return not strict  # a curated FAQ answer must name the person; for passages the ranker's type check decides
+        return any(_same_entity(question, m.group(1), text[max(0, m.start() - 12):m.start()]) for m in named)
     if detail.kind == "procedure":
         return bool(_PROCEDURE.search(text))
     if detail.kind == "list":
@@ -198,10 +195,10 @@ def _same_entity(question: str, title: str, before: str) -> bool:
 
 
 def missing(details: list[Detail], text: str, words: list[str], question: str, title: str = "", *,
-            places: frozenset[str] = frozenset()) -> Detail | None:
+            places: frozenset[str] = frozenset(), strict: bool = False) -> Detail | None:
     """The first of ``details`` the answer text lacks, or None when it carries them all
     (arguments as :func:`carries`)."""
     for detail in details:
-        if not carries(detail, text, words, question, title, places=places):
+        if not carries(detail, text, words, question, title, places=places, strict=strict):
             return detail
     return None

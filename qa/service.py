@@ -182,7 +182,8 @@ class Service:
             return faq_match, passage
         if faq_match is not None and faq_match.decision == "answer" and not self._own_phrasing(query, faq_match):
             text = normalize(faq_match.entry.answer)
-            if detail.missing(details, text, self.segmenter.words(text), query.norm, places=self.segmenter.places):
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, places=self.segmenter.places,
+                              strict=True):
                 faq_match = dataclasses.replace(faq_match, decision="suggest")
         if passage is not None:
             text = "".join(s.norm for s in passage.sentences + passage.extra)
