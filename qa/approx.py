@@ -46,12 +46,18 @@ def _step(number: str) -> int:
     return 10 ** zeros if digits.strip("0") else 1
 
 
+def _adjacent(match: re.Match) -> Range:
+    """一千五六百 -> 1500..1699, 六七十 -> 60..79: two adjacent digits before a unit."""
+    base = _CN[match.group(1)] * 1000 if match.group(1) else 0
+    unit = _UNIT[match.group(4)]
+    scale = _scale(match.group(5))
+    return Range((base + _CN[match.group(2)] * unit) * scale, (base + (_CN[match.group(3)] + 1) * unit - 1) * scale)
+
+
 _PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = (
     # 1000五六百 (一千五六百 after numeral conversion stays 一千五六百; both forms handled)
     (re.compile(r"(?:([一二两三四五六七八九])千)?([一二三四五六七八九])([二三四五六七八九])([十百千])(万|亿)?"),
-     lambda m: Range(((_CN[m.group(1)] * 1000) if m.group(1) else 0) + _CN[m.group(2)] * _UNIT[m.group(4)],
-                     (((_CN[m.group(1)] * 1000) if m.group(1) else 0) + (_CN[m.group(3)] + 1) * _UNIT[m.group(4)] - 1)
-                     ) if True else None),
+     lambda m: _adjacent(m)),
     (re.compile(r"百十"), lambda m: Range(80, 150)),
     (re.compile(r"(大)?几([十百千万])(万|亿)?"),
      lambda m: Range((5 if m.group(1) else 2) * _UNIT[m.group(2)] * _scale(m.group(3)),
