@@ -97,7 +97,7 @@ def asked_detail(norm: str, answer_type: str | None) -> list[Detail]:
 _DAY_ASK = re.compile(r"哪天|哪一天|几号|几日|哪日|具体日期")
 _YEAR_ASK = re.compile(r"哪年|哪一年|什么年|几几年")
 _DATE_VALUE = {
-    "day": re.compile(r"\d{1,2}(?:日|号)"),
+    "day": re.compile(r"\d{1,2}(?:日|号)|月[初十廿卅一二三四五六七八九\d]{1,3}"),
     "year": re.compile(r"[\d〇零一二三四五六七八九十百千甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥]{1,6}\s?年|去年|今年|前年"),
     "any": re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}(?:日|号)|去年|今年|前年|上半年|下半年|年初|年底|年末|月份"),
 }
@@ -119,6 +119,9 @@ def _places(text: str, words) -> list[str]:
             (w.endswith(_PLACE_SUFFIX + _WIDE_SUFFIX) or w.endswith("街道"))]
 
 
+#: Words of local government prose (该区, 全市): a sentence written about "this district" that
+#: names no place does not say where something is.
+_LOCAL = re.compile(r"该区|全区|我区|本区|该市|全市|我市|本市|该县|全县|该镇|全镇|该村|全村|辖区")
 _LOCATED = re.compile(r"位于|坐落|地处|设在|设于|出身于|来自|出生于|生于|发源于|源自|总部在|发表于|刊登|"
                       r"(?:于|在)[^,，。;；]{1,12}(?<!之)(?:《|中|上|里)|"
                       r"(?:于|在)[\u4e00-\u9fff]{1,10}(?:工厂|厂|港|机场|车站|站|大学|学院|医院|学校|中心|大厅|局)")
@@ -134,6 +137,9 @@ def carries(detail: Detail, text: str, words: list[str], question: str, title: s
     if detail.kind in ("phone", "hours", "address"):
         return bool(ANSWER_TYPE_PREDICATES[detail.kind].search(text))
     if detail.kind == "place":
+        if not strict and detail.arg[:1] not in (("村",), ("镇",), ("乡",), ("乡镇",), ("街道",), ("社区",)) \
+                and not _LOCAL.search(text):
+            return True  # not local news prose (no 该区/全市 ...): general text names places too freely to judge
         if not detail.arg and re.search(r"在[\u4e00-\u9fff]{1,10}(?:召开|举行|设立|举办)|"
                                         r"[\u4e00-\u9fff]{1,8}(?:局|服务中心|大厅|窗口|政府|村委会|居委会|办事处|医院|学校)", text):
             return True  # an event's venue, or an office to go to (去哪办 -> 区住建局)
