@@ -169,9 +169,9 @@ def cmd_eval(args, settings: Settings) -> int:
         runtime.close()
     summary = report.summary()
     if args.json:
-        data = {"summary": summary, "failures": report.failures}
+        data = {"summary": summary, "groups": report.breakdown(), "failures": report.failures}
         if conversations:
-            data = {"summary": summary, "conversations": talk.summary(),
+            data = {"summary": summary, "groups": report.breakdown(), "conversations": talk.summary(),
                     "failures": report.failures + talk.failures}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
@@ -200,6 +200,13 @@ def _print_questions(args, rows, report, summary) -> None:
         print(f"answered right, any source: {summary['faq_rows_answered_any_source']}  "
               f"({report.faq_rows_answered}/{report.faq_total}; FAQ or a passage containing the expected text)")
     print(f"latency p50 / p95:        {summary['latency_p50_ms']} ms / {summary['latency_p95_ms']} ms")
+    groups = report.breakdown()
+    if groups:
+        print("by split and class:")
+    for group in groups:
+        in_part = f"answered right {group['in_accuracy']} ({group['in']})" if group["in_accuracy"] is not None else ""
+        out_part = f"refused {group['out_abstention']} ({group['out']})" if group["out_abstention"] is not None else ""
+        print(f"  {group['group']:<24} {in_part}{'  ' if in_part and out_part else ''}{out_part}")
 
 
 def _print_conversations(args, talk) -> None:

@@ -67,6 +67,26 @@ class EvalReport:
     faq_rows_answered: int = 0  # rows with expect_faq answered right by the FAQ or a passage
     latencies: list[float] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
+    #: {("split", "tune") or ("class", "colloquial"): [in_right, in_total, out_right, out_total]}
+    groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def count(self, row: dict, ok: bool) -> None:
+        """Add one scored row to its ``split`` and ``class`` groups (rows without them: none)."""
+        for key in ("split", "class"):
+            if row.get(key):
+                tally = self.groups.setdefault((key, str(row[key])), [0, 0, 0, 0])
+                offset = 0 if row["scope"] == "in" else 2
+                tally[offset] += ok
+                tally[offset + 1] += 1
+
+    def breakdown(self) -> list[dict]:
+        """Per split, then per class (sorted by name): {"group": "split=tune", "in": "40/45",
+        "in_accuracy": 0.89 or None, "out": "20/21", "out_abstention": 0.95 or None}."""
+        out = []
+        for (key, name), (ir, it, orr, ot) in sorted(self.groups.items(), key=lambda kv: (kv[0][0] != "split", kv[0])):
+            out.append({"group": f"{key}={name}", "in": f"{ir}/{it}", "in_accuracy": round(ir / it, 4) if it else None,
+                        "out": f"{orr}/{ot}", "out_abstention": round(orr / ot, 4) if ot else None})
+        return out
 
     def summary(self) -> dict:
         def rate(a: int, b: int) -> float | None:
@@ -129,8 +149,9 @@ def evaluate(service: Service, rows: list[dict], replies: Replies) -> EvalReport
             ok = answer.kind == "none"
             report.out_right += ok
             report.faq_false_accepts += answer.kind == "faq"
+        report.count(row, bool(ok))
         if not ok:
-            report.failures.append({"id": row.get("id"), "question": row["question"], "kind": answer.kind,
+            report.failures.append({"id": row.get("id"), "class": row.get("class"), "split": row.get("split"), "question": row["question"], "kind": answer.kind,
                                     "faq_id": answer.faq_id, "confidence": round(answer.confidence, 3),
                                     "expected": row.get("expect_faq") or row.get("expect_any") or row.get("expect_all")
                                     or "none", "answer": replies.body(answer)[:120]})

@@ -65,19 +65,23 @@ def provenance(method: str, data: dict[str, str], seed: int | None) -> dict:
     return {"script": SCRIPT, "method": method, "data": data, "seed": seed}
 
 
-def faq_match_block() -> dict:
-    """The ``faq_match`` block as bench/faq_fit.py last wrote it into qa/params.json: another
-    script's output, carried over unchanged (run faq_fit.py --write first when FAQ data change)."""
+#: Blocks other scripts write into qa/params.json, carried over unchanged: ``faq_match``
+#: (bench/faq_fit.py) and ``residents`` (bench/residents_params.py); run those with --write first.
+CARRIED_BLOCKS = ("faq_match", "residents")
+
+
+def carried_block(name: str) -> dict:
+    """Block ``name`` as its own script last wrote it into qa/params.json."""
     import json
 
     from qa.params import DEFAULT_PATH
 
-    return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))["blocks"]["faq_match"]
+    return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))["blocks"][name]
 
 
 def document(ranking: dict, confidence: dict) -> dict:
-    """A params document with the fitted blocks, the judgement blocks and the FAQ matcher's
-    block (bench/faq_fit.py); the decision blocks hold their sweep starts (bench/calibrate.py
+    """A params document with the fitted blocks, the judgement blocks and the
+    :data:`CARRIED_BLOCKS`; the decision blocks hold their sweep starts (bench/calibrate.py
     replaces them with the swept values)."""
     judgement = provenance(JUDGEMENT_FEATURES, {}, None)
     return {"format": 1, "blocks": {
@@ -87,5 +91,5 @@ def document(ranking: dict, confidence: dict) -> dict:
         "decision": dict(DECISION_START, source=provenance("sweep start", {}, None)),
         "faq_scoring": dict(FAQ_SCORING, source=provenance(JUDGEMENT_FAQ, {}, None)),
         "faq_decision": dict(FAQ_DECISION_START, source=provenance("sweep start", {}, None)),
-        "faq_match": faq_match_block(),
+        **{name: carried_block(name) for name in CARRIED_BLOCKS},
     }}

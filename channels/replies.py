@@ -24,7 +24,7 @@ TEXT_CLARIFY = ("您是接着前面的问题问的吗？我没能确定您问的
                 "需要时再加上年份或地点，例如：“2020年宛城区脱贫多少人？”")
 #: A follow-up whose rewrite (shown above it) found nothing that answers it.
 TEXT_CLARIFY_NOT_FOUND = "现有资料里没有找到这个问题的答案。您可以换一个年份、地点或事项再问，或把问题说完整一些。"
-TEXT_TRUNCATED = "（您的消息较长，我只按前{limit}字作答。）"
+TEXT_TRUNCATED = "（您的消息较长，我只按其中提问的部分（{limit}字以内）作答。）"
 TEXT_HEDGE = "没有找到完全对应的说法，以下原文可能与您的问题有关："
 TEXT_SOURCE = "来源：{label}"
 TEXT_UNDERSTOOD = "按“{question}”理解："
@@ -41,6 +41,14 @@ SMALLTALK = {
     "bye": "再见！有政策方面的问题，随时来问。",
     "ack": "好的。还有其他问题，随时问我。",
 }
+
+
+def source_label(answer: Answer) -> str:
+    """The label of the 来源 line: the FAQ entry's source, or the distinct citation labels of
+    the quoted passages joined by ；(a multi-part answer may quote two paragraphs)."""
+    if answer.kind == "faq":
+        return answer.citations[0].title
+    return "；".join(dict.fromkeys(citation_label(c) for c in answer.citations))
 
 
 def citation_label(citation: Citation) -> str:
@@ -110,7 +118,7 @@ class Replies:
             return head + TEXT_CLARIFY_NOT_FOUND + f"\n\n{self.contact}" if answer.understood_as else TEXT_CLARIFY
         if answer.quoted:
             citation = answer.citations[0]
-            label = citation.title if answer.kind == "faq" else citation_label(citation)
+            label = source_label(answer)
             quote = "\n".join(c.quote for c in answer.citations) if answer.kind == "passage" else citation.quote
             caveat = f"{answer.caveat}\n" if answer.caveat else ""
             text = head + caveat + (TEXT_HEDGE + "\n" if answer.hedge else "") + f"{quote}\n{TEXT_SOURCE.format(label=label)}"

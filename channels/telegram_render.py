@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.replies import TEXT_SOURCE, Replies, citation_label
+from channels.replies import TEXT_SOURCE, Replies, citation_label, source_label
 from qa.answer import Answer
 from qa.sentences import split_sentences
 
@@ -165,7 +165,7 @@ def answer_blocks(answer: Answer, replies: Replies) -> list[Block]:
     """
     text = replies.body(answer)
     for citation in answer.citations[:1]:
-        for label in dict.fromkeys((citation_label(citation), citation.title)):
+        for label in dict.fromkeys((source_label(answer), citation_label(citation), citation.title)):
             line = "\n" + TEXT_SOURCE.format(label=label)
             at = text.rfind(line)
             if at >= 0 and text[at + len(line):at + len(line) + 1] in ("", "\n"):

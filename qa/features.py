@@ -26,6 +26,9 @@ TITLE_CREDIT = PARAMS.features.title_credit
 #: Share of an unknown verb's or function word's weight that counts as "unknown" (names and
 #: nouns count fully: 卧龙区 in a question about another district).
 UNKNOWN_NON_NOUN = PARAMS.features.unknown_non_noun
+#: Credit (0..1) for a match on a domain-lexicon expansion only (``residents.expansion_credit``):
+#: below the resident's own word, which earns 1.0.
+EXPANSION_CREDIT = PARAMS.residents.expansion_credit
 
 
 def idf(df: int, n: int) -> float:
@@ -74,11 +77,15 @@ def weigh_terms(query: Query, stats: dict[str, tuple[int, int]], n_sentences: in
     """
     out = []
     for term in query.terms:
-        dfs = [stats[v][0] for v in term.variants if v in stats]
+        dfs = [stats[v][0] for v in term.variants if v in stats] or [stats[v][0] for v in term.weak if v in stats]
         part_dfs = [stats[p][0] for p in term.parts if p in stats]
         known = bool(dfs) or (bool(term.parts) and len(part_dfs) == len(term.parts))
         df = min(dfs) if dfs else (max(part_dfs) if known else 0)
         weight = idf(df, n_sentences) * term.focus * _kind_factor(term)
+        if term.focus < 1.0 and not known and not term.numeric:
+            # a story word of a long message that the corpus never uses is neither evidence
+            # for a sentence nor against the question (腿脚, 外地 in 「……腿脚不好……建了多少个」)
+            weight = 0.0
         out.append(WeightedTerm(term, weight, known or term.numeric))
     return out
 
@@ -89,7 +96,7 @@ def mark_known(terms: Sequence[WeightedTerm], texts: Iterable[str]) -> list[Weig
     texts = list(texts)
     out = []
     for t in terms:
-        if not t.known and any(len(v) >= 2 and v in x for v in t.term.variants for x in texts):
+        if not t.known and any(len(v) >= 2 and v in x for v in t.term.variants | t.term.weak for x in texts):
             t = WeightedTerm(t.term, t.weight, True)
         out.append(t)
     return out
@@ -102,6 +109,9 @@ def term_match(term: Term, tokens: frozenset[str], norm: str, *, fuzzy: bool = F
     for variant in term.variants:
         if variant in tokens or (len(variant) >= 2 and variant in norm):
             return 1.0
+    for variant in term.weak:
+        if variant in tokens or (len(variant) >= 2 and variant in norm):
+            return EXPANSION_CREDIT
     if term.parts:
         hit = sum(1 for p in term.parts if p in tokens or p in norm)
         if hit:
@@ -261,7 +271,8 @@ def features(query: Query, terms: Sequence[WeightedTerm], cand: Candidate, best_
         "numbers_missing": (sum(1 for n in long_numbers if n not in cand.context_norm) / len(long_numbers))
         if long_numbers else 0.0,
         "unknown": sum(t.unknown_weight() for t in terms) / total,
-        "unknown_noun": 1.0 if any(not t.known and t.term.noun and len(t.term.text) >= 2 for t in terms) else 0.0,
+        "unknown_noun": 1.0 if any(not t.known and t.term.noun and len(t.term.text) >= 2 and t.term.focus >= 1.0
+                                   for t in terms) else 0.0,
         "year_absent": 1.0 if query.years and not query.years <= cand.doc_years else 0.0,
         "not_body": 0.0 if cand.role == "body" else 1.0,
         "short": 1.0 if len(cand.norm) < 8 else 0.0,

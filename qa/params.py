@@ -28,6 +28,7 @@ from qa.params_schema import (
     DecisionParams,
     FaqDecisionParams,
     FaqMatchParams,
+    ResidentsParams,
     FaqScoringParams,
     FeatureParams,
     Params,
@@ -48,7 +49,7 @@ class ParamsError(ValueError):
 _BLOCKS = {f.name: f.type for f in fields(Params)}
 _CLASSES = {"features": FeatureParams, "ranking": RankingParams, "confidence": ConfidenceParams,
             "decision": DecisionParams, "faq_scoring": FaqScoringParams, "faq_decision": FaqDecisionParams,
-            "faq_match": FaqMatchParams}
+            "faq_match": FaqMatchParams, "residents": ResidentsParams}
 _WEIGHT_NAMES = {"ranking": RANKING_FEATURES, "confidence": CONFIDENCE_FEATURES}
 
 
@@ -133,6 +134,9 @@ def _check_ranges(p: Params) -> None:
     for key in ("synonym_weight", "pinyin_weight", "bigram_weight", "compatible_at", "common_floor",
                 "best_cover_at"):
         unit("faq_match", key, getattr(p.faq_match, key))
+    unit("residents", "expansion_credit", p.residents.expansion_credit)
+    if p.residents.max_citations < 1:
+        raise ParamsError("blocks.residents.max_citations: must be >= 1")
     for block, key in (("features", "near_chars"), ("ranking", "margin_scale"), ("faq_decision", "conf_scale"),
                        ("faq_scoring", "candidates"), ("faq_match", "retrieve")):
         if getattr(getattr(p, block), key) <= 0:

@@ -228,6 +228,30 @@ class FaqMatchParams:
 
 
 @dataclass(frozen=True)
+class ResidentsParams:
+    """Numbers of the resident-language layer (issue 11): lexicon expansions, number hints,
+    multi-part quotes and detail gating. Written by ``python3 bench/residents_params.py --write``.
+
+    Attributes:
+        expansion_credit: match credit (0..1) of a domain-lexicon expansion (the resident's own
+            word earns 1.0).
+        approx_bonus: score units added to a candidate holding a number inside the range of the
+            question's approximate or confirmed number (两千多人, 快一个亿).
+        approx_window: only candidates within this many score units of the best get the bonus.
+        max_citations: sentences quoted at most for a multi-part or list question (>= 1).
+        part_window: a further sentence is quoted when its score is within this many score units
+            of the best and it carries a part the quoted ones lack.
+    """
+
+    expansion_credit: float
+    approx_bonus: float
+    approx_window: float
+    max_citations: int
+    part_window: float
+    source: Provenance
+
+
+@dataclass(frozen=True)
 class Params:
     """All blocks of ``qa/params.json``."""
 
@@ -238,3 +262,4 @@ class Params:
     faq_scoring: FaqScoringParams
     faq_decision: FaqDecisionParams
     faq_match: FaqMatchParams
+    residents: ResidentsParams

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa import approx, focus
 from qa.text import NOUN_TAGS, Segmenter, is_cjk, normalize
 
 #: Longest question analysed, in characters. Real questions are far shorter (the dev set's
@@ -84,6 +85,9 @@ class Term:
         cue: the word is also the answer-type cue (人数, 金额); it counts a quarter.
         focus: weight multiplier, < 1 for words outside the clause that asks the question
             in a long, rambling message.
+        weak: expansions from the domain lexicon (data/text/domain_synonyms.txt): a match on
+            one of them earns ``residents.expansion_credit`` (qa/params.json), less than the
+            resident's own word.
     """
 
     text: str
@@ -93,10 +97,12 @@ class Term:
     noun: bool = True
     cue: bool = False
     focus: float = 1.0
+    weak: frozenset[str] = frozenset()
 
     def with_variants(self, extra: frozenset[str]) -> "Term":
         """A copy with more variants (homophones found in the index)."""
-        return Term(self.text, self.variants | extra, self.parts, self.numeric, self.noun, self.cue, self.focus)
+        return Term(self.text, self.variants | extra, self.parts, self.numeric, self.noun, self.cue, self.focus,
+                    self.weak)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,13 @@ class Query:
     truncated: bool = False
     years: frozenset[str] = frozenset()
     tokens: tuple[str, ...] = field(default=())
+    approx: tuple[approx.Range, ...] = ()
+
+    def weak_tokens(self, known: set[str]) -> list[str]:
+        """Domain-lexicon expansions of the terms none of whose own variants is in ``known``
+        (index tokens): an expansion only widens the search for a word the corpus does not
+        use; a word it uses finds its sentences itself (and expansions would crowd them out)."""
+        return [w for t in self.terms if t.weak and not (t.variants & known) for w in sorted(t.weak)]
 
     def match_tokens(self) -> list[str]:
         """Every token worth looking up in FTS: terms, their synonyms and sub-words. Answer-type
@@ -177,10 +190,10 @@ def analyse(text: str, segmenter: Segmenter) -> Query:
     """Analyse a raw question (any length; capped) into a :class:`Query`. Never raises."""
     truncated = len(text) > MAX_QUESTION_CHARS
     text = text[:MAX_QUESTION_CHARS]
-    norm = normalize(text)
+    norm, ranges = approx.hints(normalize(text))
     tagged = segmenter.tagged_content_words(norm)
     kind = answer_type(norm)
-    focus_clauses = _focus_clauses(norm) if len(tagged) >= FOCUS_MIN_TERMS else None
+    focus_clauses = (focus.asking_clauses(norm) or _focus_clauses(norm)) if len(tagged) >= FOCUS_MIN_TERMS else None
     cue_pattern = dict(ANSWER_TYPE_CUES).get(kind or "")
     terms: list[Term] = []
     for word, flag in tagged:
@@ -191,9 +204,11 @@ def analyse(text: str, segmenter: Segmenter) -> Query:
         if len(word) >= 3 and not numeric:
             parts = tuple(segmenter.subwords(word))
         cue = bool(cue_pattern and cue_pattern.fullmatch(word))
-        focus = 1.0 if focus_clauses is None or any(word in c for c in focus_clauses) else FOCUS_OTHER
-        terms.append(Term(word, segmenter.variants(word), parts, numeric, flag in NOUN_TAGS, cue, focus))
+        weight = 1.0 if focus_clauses is None or any(word in c for c in focus_clauses) else FOCUS_OTHER
+        variants = segmenter.variants(word)
+        weak = segmenter.expansions(word) - variants
+        terms.append(Term(word, variants, parts, numeric, flag in NOUN_TAGS, cue, weight, weak))
     numbers = frozenset(_NUMBER_IN_QUESTION.findall(norm))
     years = frozenset(m for m in YEAR.findall(norm) if re.search(m + "(年|度)", norm))
     return Query(text=text, norm=norm, terms=tuple(terms), answer_type=kind, numbers=numbers,
-                 truncated=truncated, tokens=tuple(w for w, _ in tagged), years=years)
+                 truncated=truncated, tokens=tuple(w for w, _ in tagged), years=years, approx=ranges)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from qa import rank, validity
+from qa import approx, parts, rank, validity
 from qa.params import PARAMS
 from qa.params_schema import Params
 from qa.query import Query, sentence_has_type
@@ -63,6 +63,7 @@ class PassageResult:
     rows: dict[int, SentenceRow] = field(default_factory=dict)
     terms: list[rank.WeightedTerm] = field(default_factory=list)
     validity_notice: str | None = None
+    extra: list[SentenceRow] = field(default_factory=list)
 
     @property
     def start(self) -> int:
@@ -112,6 +113,10 @@ class PassageRetriever:
         query = self._with_homophones(query)
         tokens = query.match_tokens()
         stats = self.index.term_stats(sorted(set(tokens)))
+        weak = [w for w in query.weak_tokens(set(stats)) if w not in stats]
+        if weak:
+            stats.update(self.index.term_stats(sorted(set(weak))))
+            tokens += weak
         n = max(self.index.counts().sentences, 1)
         terms = rank.weigh_terms(query, stats, n)
         known = [t for t in dict.fromkeys(tokens) if t in stats]
@@ -131,7 +136,8 @@ class PassageRetriever:
         bm25 = dict(sentence_hits)
         # words of a candidate's title are corpus words too (「临时救助实施办法从什么时候施行」)
         terms = rank.mark_known(terms, [*(r.norm for r in rows.values()), *{_title_norm(r.title) for r in rows.values()}])
-        query_places = {w for w in query.tokens if w in self.places}
+        # places named in the story of a long message (我是新店乡的) are no conflict
+        query_places = {t.text for t in query.terms if t.focus >= 1.0 and t.text in self.places}
         candidates = [
             rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
                            context_tokens=row.context_tokens, context_norm=row.context_norm,
@@ -146,13 +152,21 @@ class PassageRetriever:
         ranked = rank.rank(query, terms, candidates, self.params.ranking)
         if not ranked:
             return None
+        if query.approx:
+            ranked = self._number_hints(query, ranked)
         ranked, validity_notice = self._current_first(ranked, rows)
         best = ranked[0]
         chosen = self._with_neighbour(query, terms, rows[best.key], best)
         conf = rank.confidence(ranked, self.params.confidence, self.params.ranking.margin_scale)
+        extra: list[SentenceRow] = []
+        if parts.is_multipart(query):
+            limit = self.params.residents.max_citations - 1
+            picked = parts.extra_sentences(query, ranked, [r.norm for r in chosen], limit=limit,
+                                           window=self.params.residents.part_window)
+            extra = [rows[c.key] for c in picked if rows[c.key].id not in {r.id for r in chosen}]
         return PassageResult(sentences=chosen, confidence=conf, score=best.score,
                              features=best.features, ranked=ranked, rows=rows, terms=terms,
-                             validity_notice=validity_notice)
+                             validity_notice=validity_notice, extra=extra)
 
     def _current_first(self, ranked: list[rank.Candidate], rows: dict[int, SentenceRow]
                        ) -> tuple[list[rank.Candidate], str | None]:
@@ -167,6 +181,17 @@ class PassageRetriever:
                     for d, s in statuses.items()}
         return validity.prefer_current(ranked, doc_of=lambda c: rows[c.key].doc_id, score_of=lambda c: c.score,
                                        verdicts=verdicts, successors=successors)
+
+    def _number_hints(self, query: Query, ranked: list[rank.Candidate]) -> list[rank.Candidate]:
+        """Candidates within ``residents.approx_window`` of the best that hold a number inside
+        the range of the question's approximate or confirmed number (两千多人, 快一个亿) gain
+        ``residents.approx_bonus``; the list is re-sorted (ties as in :func:`qa.rank.rank`)."""
+        params = self.params.residents
+        floor = ranked[0].score - params.approx_window
+        for cand in ranked:
+            if cand.score >= floor and approx.in_range(cand.norm, query.approx):
+                cand.score += params.approx_bonus
+        return sorted(ranked, key=lambda c: (-c.score, -c.bm25, c.key))
 
     def _with_homophones(self, query: Query) -> Query:
         """Add index words that sound the same to question words the index does not know

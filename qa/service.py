@@ -7,10 +7,11 @@ layer (:mod:`conversation`); text belongs to the channels (:mod:`channels.replie
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
-from qa import explain, rank, smalltalk
+from qa import colloquial, detail, explain, focus, rank, smalltalk
 from qa.answer import MAX_SUGGESTIONS, Answer, Citation, faq_citation
 from qa.cache import ANSWER_CACHE_SIZE, AnswerCache
 from qa.params import PARAMS
@@ -30,6 +31,7 @@ ANSWER_FLOOR = PARAMS.decision.answer_floor
 #: than this (qa/params.json ``decision.faq_tie``, chosen by bench/calibrate.py).
 FAQ_TIE = PARAMS.decision.faq_tie
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 class Service:
@@ -124,6 +126,8 @@ class Service:
         if len(raw) > MAX_QUESTION_CHARS and (raw[:1].isspace() or raw[:1] in "\u200b\u200c\u200d\ufeff"):
             raw = raw.lstrip(" \t\r\n\u3000\u200b\u200c\u200d\ufeff")  # a paste with padding in front
         truncated = MAX_QUESTION_CHARS if len(raw) > MAX_QUESTION_CHARS else None
+        if truncated:  # keep the part that asks (residents ask at the end), not the head
+            raw = focus.question_window(raw, MAX_QUESTION_CHARS)
         head = raw[:MAX_QUESTION_CHARS * 2]  # normalisation can only shorten; cap the work first
         norm = normalize(head)
         question = raw[:MAX_QUESTION_CHARS].strip()
@@ -147,7 +151,8 @@ class Service:
                 answer = Answer(question, "none", 0.0, outcome="off_topic", reason="off_topic",
                                 truncated_at=truncated, sources=self._sources)
             else:
-                query = analyse(smalltalk.strip_greeting(norm), self.segmenter)
+                key_text = colloquial.default().apply(smalltalk.strip_greeting(norm)) or norm
+                query = analyse(key_text, self.segmenter)
                 answer = self._answer_query(question, query, truncated)
         self.cache.put(key, answer)
         return answer
@@ -158,7 +163,10 @@ class Service:
             # would match confidently. Ask for words instead.
             return Answer(question, "none", 0.0, outcome="invalid", reason="not_text", truncated_at=truncated)
         faq_match = self._faq_matcher.match(query) if self._faq_matcher is not None else None
+        if faq_match is not None and faq_match.decision != "answer":
+            faq_match = self._faq_on_question_clauses(query, faq_match)
         passage = self.retriever.retrieve(query)
+        faq_match, passage = self._gate(query, faq_match, passage)
         faq_conf = faq_match.confidence if faq_match and faq_match.decision == "answer" else 0.0
         passage_conf = passage.confidence if passage else 0.0
         base = Answer(question, "none", 0.0, truncated_at=truncated, sources=self._sources,
@@ -169,6 +177,49 @@ class Service:
                 passage_conf >= ANSWER_FLOOR and not rank.out_of_scope_evidence(passage.features))):
             return self._passage_answer(base, passage, faq_match)
         return self._refusal(base, faq_match, passage)
+
+    def _gate(self, query: Query, faq_match, passage: PassageResult | None):
+        """Drop an FAQ answer or a passage that lacks the detail the question asks for (a
+        place, a phone number, a list of firms ...; see :mod:`qa.detail`): the FAQ match is
+        demoted to a suggestion, the passage to None (its entries stay as suggestions)."""
+        details = detail.asked_detail(query.norm, query.answer_type)
+        if not details:
+            return faq_match, passage
+        if faq_match is not None and faq_match.decision == "answer" and not self._own_phrasing(query, faq_match):
+            text = normalize(faq_match.entry.answer)
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, places=self.segmenter.places,
+                              strict=True):
+                faq_match = dataclasses.replace(faq_match, decision="suggest")
+        if passage is not None:
+            text = "".join(s.norm for s in passage.sentences + passage.extra)
+            title = normalize(passage.sentences[0].title)
+            if detail.missing(details, text, self.segmenter.words(text), query.norm, title,
+                              places=self.segmenter.places):
+                passage = None
+        return faq_match, passage
+
+    def _faq_on_question_clauses(self, query: Query, faq_match):
+        """For a long message whose story words were down-weighted (qa/focus.py), match the FAQ
+        again on its asking clauses alone (with the clause before each, which often names the
+        topic); the better decision wins. Short questions are returned unchanged."""
+        if all(t.focus >= 1.0 for t in query.terms):
+            return faq_match
+        clauses = focus.clauses(query.norm)
+        keep = [i for i, c in enumerate(clauses) if focus.cue_score(c) > 0]
+        picked = sorted({j for i in keep for j in (i - 1, i) if j >= 0})
+        short = analyse("，".join(clauses[j] for j in picked), self.segmenter)
+        again = self._faq_matcher.match(short)
+        rank_of = {"answer": 2, "suggest": 1}
+        if (rank_of.get(again.decision, 0), again.score) > (rank_of.get(faq_match.decision, 0), faq_match.score):
+            return again
+        return faq_match
+
+    @staticmethod
+    def _own_phrasing(query: Query, faq_match) -> bool:
+        """The question is the matched entry's own phrasing (question or alternate): staff wrote
+        that answer for it, so detail gating does not second-guess it."""
+        matched = colloquial.default().apply(normalize(faq_match.matched or ""))
+        return bool(matched) and _NON_WORD.sub("", matched) == _NON_WORD.sub("", query.norm)
 
     # ----------------------------------------------------------------- builders
     @staticmethod
@@ -192,6 +243,12 @@ class Service:
                                      paragraph=first.number, quote=quote, start=passage.start, end=passage.end,
                                      role=first.role)]
         answer.caveat = passage.validity_notice  # qa.validity: the document is not current
+        for row in passage.extra:  # further parts of a multi-part question (qa/parts.py)
+            text = self.store.passages.document(row.doc_id)["cleaned_text"]
+            answer.citations.append(Citation(doc_id=row.doc_id, title=row.title, section=row.section,
+                                             paragraph=row.number, quote=text[row.start:row.end], start=row.start,
+                                             end=row.end, role=row.role))
+        answer.citations.sort(key=lambda c: (c.doc_id, c.start))  # reading order
         answer.kind, answer.confidence = "passage", passage.confidence
         answer.hedge = passage.confidence < HEDGE_BELOW
         answer.outcome = "hedged" if answer.hedge else "answered"

@@ -154,16 +154,22 @@ class TextResources:
         synonyms: one group per line, members separated by spaces or commas; the first
             member is the canonical form (打工 务工 -> a question with 打工 also matches 务工).
         stopwords: function and question words that carry no content (的, 吗, 多少 ...).
+        domain: optional domain lexicon, same format as ``synonyms``: colloquial <-> official
+            groups whose members are weaker expansions (see :meth:`Segmenter.expansions`).
     """
 
     userdict: Path
     synonyms: Path
     stopwords: Path
+    domain: Path | None = None
 
     @classmethod
     def in_dir(cls, directory: Path) -> "TextResources":
-        """The standard file names inside ``directory`` (``data/text`` in this repo)."""
-        return cls(directory / "userdict.txt", directory / "synonyms.txt", directory / "stopwords.txt")
+        """The standard file names inside ``directory`` (``data/text`` in this repo); the domain
+        lexicon ``domain_synonyms.txt`` is optional."""
+        domain = directory / "domain_synonyms.txt"
+        return cls(directory / "userdict.txt", directory / "synonyms.txt", directory / "stopwords.txt",
+                   domain if domain.is_file() else None)
 
 
 def _data_lines(path: Path) -> list[str]:
@@ -216,6 +222,7 @@ class Segmenter:
                 previous = groups.get(member)
                 groups[member] = group if previous is None else previous | group
         self.synonyms = groups
+        self.domain = _groups(resources.domain) if resources.domain is not None else {}
 
     def search_tokens(self, norm: str) -> list[str]:
         """Index keys of ``norm``: jieba search-mode tokens (whole words and the sub-words
@@ -272,6 +279,11 @@ class Segmenter:
 
     pinyin = staticmethod(lambda word: pinyin(word))
 
+    def expansions(self, word: str) -> frozenset[str]:
+        """Members of ``word``'s groups in the domain lexicon (empty when it has none); they are
+        matched with less credit than the word itself (:class:`qa.query.Term` ``weak``)."""
+        return self.domain.get(word, frozenset())
+
     def variants(self, word: str) -> frozenset[str]:
         """``word`` and its synonyms from the synonym file (always contains ``word``)."""
         return self.synonyms.get(word, frozenset()) | {word}
@@ -281,6 +293,17 @@ class Segmenter:
         words such as 东西 or 拿, 14 for rare terms such as 低保, 18 for words it lacks): how much
         a word says in general Chinese, whatever corpus is indexed."""
         return math.log(self._jieba.total / (self._jieba.FREQ.get(word, 0) + 1))
+
+
+def _groups(path: Path) -> dict[str, frozenset[str]]:
+    """{member: every member of its groups} of a synonym-format file (one group per line)."""
+    groups: dict[str, frozenset[str]] = {}
+    for line in _data_lines(path):
+        members = [normalize(m) for m in re.split(r"[\s,，=]+", line) if m]
+        group = frozenset(members)
+        for member in members:
+            groups[member] = groups.get(member, frozenset()) | group
+    return groups
 
 
 #: jieba tags of proper names: places, people, organisations (jieba README tag set).
