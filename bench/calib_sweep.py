@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from app.evaluate import expected_in
 from faq.result import final_decision
-from qa import rank, smalltalk
+from qa import colloquial, rank, smalltalk
 from qa.params_schema import DecisionParams, FaqDecisionParams
 from qa.query import analyse
 from qa.text import normalize
@@ -70,6 +70,7 @@ class Case:
     faq_right: bool
     faq_rival: float
     faq_gated: bool
+    faq_detail: bool
     passage_conf: float | None
     passage_evidence_features: dict
     passage_right: bool
@@ -77,32 +78,43 @@ class Case:
 
 def analyse_rows(store, segmenter, retriever, matcher, rows: list[dict], weight: float) -> list[Case]:
     """Run the FAQ ``matcher`` and the ``retriever`` (built with candidate params) over ``store``
-    once per row and keep what the decision needs."""
+    once per row, the way Service._answer_query does (question clauses, detail gates), and keep
+    what the decision needs."""
+    from qa.service import Service
+
+    service = Service(store, segmenter)
+    service.retriever, service._faq_matcher = retriever, matcher
     cases = []
     for row in rows:
         norm = normalize(row["question"])
         in_scope = row["scope"] == "in"
         base = dict(set=row["set"], weight=weight, in_scope=in_scope, faq_score=0.0, faq_margin=0.0, faq_blend=0.0,
-                    faq_right=False, faq_rival=0.0, faq_gated=False, passage_conf=None, passage_evidence_features={}, passage_right=False)
+                    faq_right=False, faq_rival=0.0, faq_gated=False, faq_detail=False, passage_conf=None, passage_evidence_features={}, passage_right=False)
         kind = smalltalk.classify(norm)
         stripped = smalltalk.strip_greeting(norm)
         if kind or smalltalk.is_task_request(stripped):
             cases.append(Case(fixed="smalltalk" if kind else "none", **base))
             continue
-        query = analyse(stripped, segmenter)
+        query = analyse(colloquial.default().apply(stripped) or norm, segmenter)  # as Service._answer
         if query.terms and all(t.numeric for t in query.terms) and len(query.terms) <= 2:
             cases.append(Case(fixed="none", **base))
             continue
         match = matcher.match(query) if matcher is not None else None
+        if match is not None and match.decision != "answer":
+            match = service._faq_on_question_clauses(query, match)
         if match is not None and match.entry is not None:
             entry = match.entry
             right = entry.id == row["expect_faq"] if row.get("expect_faq") else expected_in(row, entry.answer)
             base.update(faq_score=match.score, faq_margin=match.margin, faq_blend=match.length_blend,
-                        faq_right=in_scope and right, faq_rival=match.rival_margin, faq_gated=match.gate is not None)
+                        faq_right=in_scope and right, faq_rival=match.rival_margin, faq_gated=match.gate is not None,
+                        faq_detail=service.faq_lacks_detail(query, match))
         passage = retriever.retrieve(query)
+        if passage is not None and service.passage_lacks_detail(query, passage):
+            passage = None  # Service._gate
         if passage is not None:
-            doc = store.passages.document(passage.sentences[0].doc_id)
-            quote = doc["cleaned_text"][passage.start:passage.end]
+            text = store.passages.document(passage.sentences[0].doc_id)["cleaned_text"]
+            quote = text[passage.start:passage.end] + "".join(
+                store.passages.document(r.doc_id)["cleaned_text"][r.start:r.end] for r in passage.extra)
             right = in_scope and not row.get("expect_faq") and expected_in(row, quote + passage.sentences[0].title)
             base.update(passage_conf=passage.confidence, passage_evidence_features=dict(passage.features),
                         passage_right=right)
@@ -119,6 +131,8 @@ def route(case: Case, d: DecisionParams, f: FaqDecisionParams) -> tuple[str, boo
     if case.faq_score > 0:
         decision, conf = final_decision(case.faq_score, case.faq_rival, case.faq_margin, case.faq_blend,
                                         case.faq_gated, f)
+        if decision == "answer" and case.faq_detail:
+            decision = "suggest"  # Service._gate
         faq_answers, faq_conf = decision == "answer", conf
     pconf = case.passage_conf if case.passage_conf is not None else 0.0
     if faq_answers and faq_conf >= pconf - d.faq_tie:
@@ -249,7 +263,7 @@ def cases_from_groups(groups, sets: list[str], w, b: float, cw, cb: float, margi
     out = []
     for (x, y, in_scope, _wt), name in zip(groups, sets):
         base = dict(set=name, weight=weight, in_scope=in_scope, fixed=None, faq_score=0.0, faq_margin=0.0,
-                    faq_blend=0.0, faq_right=False, faq_rival=0.0, faq_gated=False)
+                    faq_blend=0.0, faq_right=False, faq_rival=0.0, faq_gated=False, faq_detail=False)
         if len(x) == 0:
             out.append(Case(passage_conf=None, passage_evidence_features={}, passage_right=False, **base))
             continue

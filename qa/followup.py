@@ -140,6 +140,8 @@ class FollowUps:
         subset = _SUBSET.match(bare)
         core = bare[subset.end():] if subset else _CUE_TAIL.sub("", _CUE_HEAD.sub("", bare))
         cued = bool(subset) or core != bare
+        if len(core) >= 2 * LONG_QUESTION_CHARS and _QUESTION_WORD.search(core) and not cued:
+            return Resolution("new", question=text)  # a long message says what it asks (那个 is no pronoun there)
         person_pronoun = _PERSON_PRONOUN.search(core)
         thing_pronoun = _THING_PRONOUN.search(core)
         if not (person_pronoun or thing_pronoun or subset) and self.stands_alone(core):

