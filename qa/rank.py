@@ -18,21 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from qa.features import (  # noqa: F401  (re-exported: the ranker's vocabulary)
-    NEAR_CHARS,
-    TITLE_CREDIT,
-    UNKNOWN_NON_NOUN,
-    Candidate,
-    WeightedTerm,
-    coverage,
-    features,
-    idf,
-    mark_known,
-    proximity,
-    term_match,
-    title_named,
-    weigh_terms,
-)
+from qa.features import Candidate, WeightedTerm, features
 from qa.params import PARAMS
 from qa.params_schema import CONFIDENCE_FEATURES, ConfidenceParams, RankingParams
 from qa.query import Query

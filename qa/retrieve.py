@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from qa import approx, parts, rank, validity
+from qa import approx, features, parts, rank, validity
 from qa.params import PARAMS
 from qa.params_schema import Params
 from qa.query import Query, sentence_has_type
@@ -59,9 +59,9 @@ class PassageResult:
     confidence: float
     score: float
     features: dict[str, float]
-    ranked: list[rank.Candidate] = field(default_factory=list)
+    ranked: list[features.Candidate] = field(default_factory=list)
     rows: dict[int, SentenceRow] = field(default_factory=dict)
-    terms: list[rank.WeightedTerm] = field(default_factory=list)
+    terms: list[features.WeightedTerm] = field(default_factory=list)
     validity_notice: str | None = None
     extra: list[SentenceRow] = field(default_factory=list)
 
@@ -118,7 +118,7 @@ class PassageRetriever:
             stats.update(self.index.term_stats(sorted(set(weak))))
             tokens += weak
         n = max(self.index.counts().sentences, 1)
-        terms = rank.weigh_terms(query, stats, n)
+        terms = features.weigh_terms(query, stats, n)
         known = [t for t in dict.fromkeys(tokens) if t in stats]
         if not known:
             return None
@@ -135,11 +135,11 @@ class PassageRetriever:
             rows.setdefault(row.id, row)
         bm25 = dict(sentence_hits)
         # words of a candidate's title are corpus words too (「临时救助实施办法从什么时候施行」)
-        terms = rank.mark_known(terms, [*(r.norm for r in rows.values()), *{_title_norm(r.title) for r in rows.values()}])
+        terms = features.mark_known(terms, [*(r.norm for r in rows.values()), *{_title_norm(r.title) for r in rows.values()}])
         # places named in the story of a long message (我是新店乡的) are no conflict
         query_places = {t.text for t in query.terms if t.focus >= 1.0 and t.text in self.places}
         candidates = [
-            rank.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
+            features.Candidate(key=row.id, norm=row.norm, tokens=frozenset(row.tokens),
                            context_tokens=row.context_tokens, context_norm=row.context_norm,
                            bm25=bm25.get(row.id, 0.0), paragraph_score=paragraph_score.get(row.paragraph_id, 0.0),
                            role=row.role, title_norm=_title_norm(row.title), doc_years=row.doc_years,
@@ -168,8 +168,8 @@ class PassageRetriever:
                              features=best.features, ranked=ranked, rows=rows, terms=terms,
                              validity_notice=validity_notice, extra=extra)
 
-    def _current_first(self, ranked: list[rank.Candidate], rows: dict[int, SentenceRow]
-                       ) -> tuple[list[rank.Candidate], str | None]:
+    def _current_first(self, ranked: list[features.Candidate], rows: dict[int, SentenceRow]
+                       ) -> tuple[list[features.Candidate], str | None]:
         """A current document's candidate ahead of a repealed, expired or superseded winner
         (:func:`qa.validity.prefer_current`), and the notice to show when none is close."""
         doc_ids = list(dict.fromkeys(rows[c.key].doc_id for c in ranked[:validity.LOOKAHEAD]))
@@ -182,7 +182,7 @@ class PassageRetriever:
         return validity.prefer_current(ranked, doc_of=lambda c: rows[c.key].doc_id, score_of=lambda c: c.score,
                                        verdicts=verdicts, successors=successors)
 
-    def _number_hints(self, query: Query, ranked: list[rank.Candidate]) -> list[rank.Candidate]:
+    def _number_hints(self, query: Query, ranked: list[features.Candidate]) -> list[features.Candidate]:
         """Candidates within ``residents.approx_window`` of the best that hold a number inside
         the range of the question's approximate or confirmed number (两千多人, 快一个亿) gain
         ``residents.approx_bonus``; the list is re-sorted (ties as in :func:`qa.rank.rank`)."""
@@ -210,8 +210,8 @@ class PassageRetriever:
             terms.append(term)
         return replace(query, terms=tuple(terms)) if changed else query
 
-    def _with_neighbour(self, query: Query, terms: list[rank.WeightedTerm], row: SentenceRow,
-                        best: rank.Candidate) -> list[SentenceRow]:
+    def _with_neighbour(self, query: Query, terms: list[features.WeightedTerm], row: SentenceRow,
+                        best: features.Candidate) -> list[SentenceRow]:
         """Add the adjacent sentence of the same paragraph when it carries the answer type the
         best sentence lacks, when it adds at least a quarter of the question's weight, or, for
         怎么/如何 questions, when the next sentence elaborates the best one (it shares at least
@@ -220,7 +220,7 @@ class PassageRetriever:
         position = next((i for i, s in enumerate(siblings) if s.id == row.id), None)
         if position is None:
             return [row]
-        own = rank.coverage(terms, frozenset(row.tokens), row.norm)
+        own = features.coverage(terms, frozenset(row.tokens), row.norm)
         has_type = query.answer_type not in (None, "how")
         best_pair, best_gain = None, 0.0
         for offset in (1, -1):
@@ -229,13 +229,13 @@ class PassageRetriever:
                 continue
             other = siblings[j]
             pair = [row, other] if offset == 1 else [other, row]
-            joint = rank.coverage(terms, frozenset(row.tokens) | frozenset(other.tokens), row.norm + other.norm)
+            joint = features.coverage(terms, frozenset(row.tokens) | frozenset(other.tokens), row.norm + other.norm)
             gain = joint - own
             if has_type and best.features.get("type_missing") and \
                     sentence_has_type(other.norm, query.answer_type, query.numbers) and joint >= own:
                 gain += 0.5
             if query.answer_type == "how" and offset == 1 and \
-                    rank.coverage(terms, frozenset(other.tokens), other.norm) >= HOW_FOLLOW_COVERAGE:
+                    features.coverage(terms, frozenset(other.tokens), other.norm) >= HOW_FOLLOW_COVERAGE:
                 gain = max(gain, 0.25)
             if gain >= 0.25 and gain > best_gain:
                 best_pair, best_gain = pair, gain
