@@ -15,14 +15,15 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from qa.zip_limits import archive_problem
+
 #: Largest CSV or XLSX file accepted, in bytes.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 #: Largest total declared uncompressed size of an XLSX archive, in bytes.
 MAX_UNPACKED_BYTES = 32 * 1024 * 1024
-#: Largest declared compression ratio of one member bigger than :data:`RATIO_CHECKED_FROM`.
+#: Largest declared compression ratio of one member over 1 MB (qa.zip_limits).
 #: Spreadsheet XML compresses about 5-20x; zip bombs compress 1000x.
 MAX_RATIO = 100
-RATIO_CHECKED_FROM = 1024 * 1024
 #: Most members an XLSX archive may have (a workbook has a dozen or so).
 MAX_MEMBERS = 1000
 #: Most data rows a file may have (the header not counted).
@@ -60,13 +61,7 @@ def check_xlsx_archive(path: Path) -> None:
     check_file_size(path)
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
-    if len(members) > MAX_MEMBERS:
-        raise FileTooLarge(f"{path.name}：不是正常的 XLSX 文件（包含 {len(members)} 个部件），已拒绝导入")
-    total = sum(m.file_size for m in members)
-    if total > MAX_UNPACKED_BYTES:
-        raise FileTooLarge(f"{path.name}：解压后太大（约 {total / 1048576:.0f} MB，上限 {MAX_UNPACKED_BYTES // 1048576} MB），"
-                           f"可能是压缩炸弹，已拒绝导入；正常的常见问题表请另存为 CSV 或分成几个文件")
-    for member in members:
-        if member.file_size > RATIO_CHECKED_FROM and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-            raise FileTooLarge(f"{path.name}：其中 {member.filename} 的压缩比异常（{member.file_size // max(member.compress_size, 1)} 倍），"
-                               f"可能是压缩炸弹，已拒绝导入")
+    problem = archive_problem(members, kind="XLSX", max_members=MAX_MEMBERS, max_unpacked=MAX_UNPACKED_BYTES,
+                              max_ratio=MAX_RATIO)
+    if problem:
+        raise FileTooLarge(f"{path.name}：{problem}，已拒绝导入")

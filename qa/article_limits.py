@@ -4,8 +4,7 @@ A 31 KB ``.docx`` holding 20 MB of empty paragraphs once took ``load_article`` 6
 and 473 MB. A ``.docx`` is a zip archive whose central directory declares every member's
 compressed and uncompressed size, and :mod:`zipfile` never returns more than the declared
 size of a member (one that inflates further fails its CRC check), so checking the declared
-sizes bounds what python-docx can read (the approach of :mod:`faq.file_limits`, which qa/
-may not import). Paragraphs and characters are bounded while reading; PDF pages and
+sizes bounds what python-docx can read (:mod:`qa.zip_limits`, shared with the FAQ files). Paragraphs and characters are bounded while reading; PDF pages and
 extracted characters likewise; HTML by its byte size.
 
 The limits are far above a real policy article (the longest 公文 in the eval set is a few
@@ -20,6 +19,7 @@ import re
 import zipfile
 
 from qa.ingest import ArticleError
+from qa.zip_limits import archive_problem
 
 #: Largest article file of any format, in bytes (the console accepts 5 MB uploads).
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -27,10 +27,9 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_HTML_BYTES = 16 * 1024 * 1024
 #: Largest total declared uncompressed size of a .docx archive, in bytes.
 MAX_UNPACKED_BYTES = 32 * 1024 * 1024
-#: Largest declared compression ratio of one member bigger than :data:`RATIO_CHECKED_FROM`.
+#: Largest declared compression ratio of one member over 1 MB (qa.zip_limits).
 #: WordprocessingML compresses about 5-20x; zip bombs compress 1000x.
 MAX_RATIO = 100
-RATIO_CHECKED_FROM = 1024 * 1024
 #: Most members a .docx archive may have (a document has a dozen or so, plus its images).
 MAX_MEMBERS = 2000
 #: Most paragraphs and table rows of one Word document (empty ones included).
@@ -72,17 +71,10 @@ def check_docx_archive(raw: bytes, name: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             members = archive.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise ArticleError(f"{name}: 不是正常的 .docx 文件（包含 {len(members)} 个部件），已跳过")
-            total = sum(m.file_size for m in members)
-            if total > MAX_UNPACKED_BYTES:
-                raise ArticleError(f"{name}: 解压后太大（约 {total / 1048576:.0f} MB，上限 "
-                                   f"{MAX_UNPACKED_BYTES // 1048576} MB），可能是压缩炸弹，已跳过")
-            for member in members:
-                ratio = member.file_size // max(member.compress_size, 1)
-                if member.file_size > RATIO_CHECKED_FROM and ratio > MAX_RATIO:
-                    raise ArticleError(f"{name}: 其中 {member.filename} 的压缩比异常（{ratio} 倍），"
-                                       f"可能是压缩炸弹，已跳过")
+            problem = archive_problem(members, kind=".docx", max_members=MAX_MEMBERS,
+                                      max_unpacked=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO)
+            if problem:
+                raise ArticleError(f"{name}: {problem}，已跳过")
             try:
                 body = archive.read("word/document.xml")
             except KeyError:
