@@ -109,8 +109,7 @@ class FollowUps:
     def stands_alone(self, norm: str) -> bool:
         """True when a normalised message is a complete question: with a question word, two
         things (content words, a year, a place, a person; a word of three or more characters
-        counts two, a one-character word half: 「投了多少钱」 is a fragment) or a named place or
-        person (「宛城区在哪里」); without a question word, three."""
+        counts two, a one-character word half: 「投了多少钱」 is a fragment); without one, three."""
         year, place, person, words = self._slots(norm)
         weight = sum(2 if len(w) >= 3 else 1 if len(w) == 2 else 0.5 for w in words) + (year is not None) + (place is not None) \
             + (person is not None)
@@ -119,8 +118,7 @@ class FollowUps:
         if not _QUESTION_WORD.search(norm):
             # a lone term of three or more characters (四集中, 建档立卡) asks what it is
             return weight >= 3 or (len(words) == 1 and len(words[0]) >= 3 and weight == 2)
-        # a named place or person with a question word asks about it (「宛城区在哪里」, 「南阳在哪」)
-        return weight >= 2 or place is not None or person is not None
+        return weight >= 2
 
     # ------------------------------------------------------------ resolution
     def resolve(self, text: str, frame: Frame | None) -> Resolution:
