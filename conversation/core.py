@@ -10,9 +10,7 @@ reply for 「更多」, and queues the question log row (with the reply for retr
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +19,7 @@ from conversation.dialogue import Dialogue
 from conversation.identity import UserHasher
 from conversation.log_writer import LogWriter
 from qa.answer import Answer
+from qa.cache import Lru
 from qa.followup import FollowUps
 from qa.ratelimit import RateLimiter
 from qa.service import Service
@@ -59,31 +58,6 @@ class Turn:
     limited: bool = False
 
 
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def pop(self, key) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-    def drop_where(self, keep: Callable[[object], bool]) -> None:
-        with self._lock:
-            for key in [k for k in self._items if not keep(k)]:
-                del self._items[key]
-
-
 class Conversation:
     """Answers messages for every channel and records them.
 
@@ -106,8 +80,8 @@ class Conversation:
         self.rate_limiter, self.writer = rate_limiter, writer
         self.followups, self.contexts = followups, contexts
         self.text_limit_message = text_limit_message
-        self._replies = _Lru(RECENT_REPLIES)
-        self._pages = _Lru(RECENT_PAGES)
+        self._replies = Lru(RECENT_REPLIES)
+        self._pages = Lru(RECENT_PAGES)
 
     @property
     def dialogue(self) -> Dialogue:

@@ -182,26 +182,30 @@ class Service:
         """Drop an FAQ answer or a passage that lacks the detail the question asks for (a
         place, a phone number, a list of firms ...; see :mod:`qa.detail`): the FAQ match is
         demoted to a suggestion, the passage to None (its entries stay as suggestions)."""
-        if faq_match is not None and faq_match.decision == "answer" and self.faq_lacks_detail(query, faq_match):
+        details = detail.asked_detail(query.norm, query.answer_type)
+        if not details:
+            return faq_match, passage
+        if faq_match is not None and faq_match.decision == "answer" and self.faq_lacks_detail(query, faq_match, details):
             faq_match = dataclasses.replace(faq_match, decision="suggest")
-        if passage is not None and self.passage_lacks_detail(query, passage):
+        if passage is not None and self.passage_lacks_detail(query, passage, details):
             passage = None
         return faq_match, passage
 
-    def faq_lacks_detail(self, query: Query, faq_match) -> bool:
+    def faq_lacks_detail(self, query: Query, faq_match, details=None) -> bool:
         """True when the matched entry's answer lacks the detail the question asks for (and the
         question is not the entry's own wording). Independent of the decision lines, so
-        bench/calibrate.py replays it exactly."""
-        details = detail.asked_detail(query.norm, query.answer_type)
+        bench/calibrate.py replays it exactly. ``details``: :func:`qa.detail.asked_detail` of
+        the query when the caller has it."""
+        details = detail.asked_detail(query.norm, query.answer_type) if details is None else details
         if not details or faq_match is None or faq_match.entry is None or self._own_phrasing(query, faq_match):
             return False
         text = normalize(faq_match.entry.answer)
         return bool(detail.missing(details, text, self.segmenter.words(text), query.norm,
                                    places=self.segmenter.places, strict=True))
 
-    def passage_lacks_detail(self, query: Query, passage: PassageResult) -> bool:
+    def passage_lacks_detail(self, query: Query, passage: PassageResult, details=None) -> bool:
         """True when the passage (with its extra parts) lacks the detail the question asks for."""
-        details = detail.asked_detail(query.norm, query.answer_type)
+        details = detail.asked_detail(query.norm, query.answer_type) if details is None else details
         if not details:
             return False
         text = "".join(s.norm for s in passage.sentences + passage.extra)

@@ -29,10 +29,29 @@ class DocumentCatalog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: (index generation, validity columns present, supersede claims): answers read them on
+        #: every question, but they change only with the generation (reindex, docs add/remove/set).
+        self._claims: tuple[int, bool, list] | None = None
 
     # ------------------------------------------------------------------ reads
     def _columns(self, table: str) -> set[str]:
         return {r[1] for r in self.db.conn.execute(f"PRAGMA table_info({table})")}
+
+    def _supersede_claims(self) -> tuple[bool, list]:
+        """(whether the index has validity columns, [(doc_id, title, supersedes)]) for the
+        current index generation, read once per generation."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key='index_generation'").fetchone()
+        generation = int(row[0]) if row else 0
+        cached = self._claims
+        if cached is None or cached[0] != generation:
+            supported = "supersedes" in self._columns("documents")
+            claims = self.db.conn.execute(
+                "SELECT d.doc_id, d.title, COALESCE(s.supersedes, d.supersedes) AS sup FROM documents d "
+                "LEFT JOIN document_settings s USING (doc_id) WHERE d.supersedes IS NOT NULL "
+                "UNION SELECT s.doc_id, d.title, s.supersedes FROM document_settings s JOIN documents d USING (doc_id) "
+                "WHERE s.supersedes IS NOT NULL").fetchall() if supported else []
+            cached = self._claims = (generation, supported, claims)
+        return cached[1], cached[2]
 
     def supports_incremental(self) -> bool:
         """True when the live index has the columns incremental changes need (built by this version)."""
@@ -82,18 +101,16 @@ class DocumentCatalog:
              {doc_id: doc_id of its successor}). A document is superseded by an indexed
             document whose ``supersedes`` names its doc_id, title or 发文字号.
         """
-        if not doc_ids or "supersedes" not in self._columns("documents"):
+        if not doc_ids:
+            return {}, {}
+        supported, claims = self._supersede_claims()
+        if not supported:
             return {}, {}
         marks = ",".join("?" * len(doc_ids))
         rows = self.db.conn.execute(
             f"SELECT d.doc_id, d.title, d.doc_number, COALESCE(s.status, d.status), COALESCE(s.valid_from, d.valid_from), "
             f"COALESCE(s.valid_until, d.valid_until) FROM documents d LEFT JOIN document_settings s USING (doc_id) "
             f"WHERE d.doc_id IN ({marks})", list(doc_ids)).fetchall()
-        claims = self.db.conn.execute(
-            "SELECT d.doc_id, d.title, COALESCE(s.supersedes, d.supersedes) AS sup FROM documents d "
-            "LEFT JOIN document_settings s USING (doc_id) WHERE d.supersedes IS NOT NULL "
-            "UNION SELECT s.doc_id, d.title, s.supersedes FROM document_settings s JOIN documents d USING (doc_id) "
-            "WHERE s.supersedes IS NOT NULL").fetchall()
         out, successors = {}, {}
         for doc_id, title, number, status, valid_from, valid_until in rows:
             names = {doc_id, title, f"《{title}》"} | ({number} if number else set())
