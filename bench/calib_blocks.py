@@ -70,13 +70,14 @@ def provenance(method: str, data: dict[str, str], seed: int | None) -> dict:
 CARRIED_BLOCKS = ("faq_match", "residents")
 
 
-def carried_block(name: str) -> dict:
-    """Block ``name`` as its own script last wrote it into qa/params.json."""
+def carried_blocks() -> dict:
+    """The :data:`CARRIED_BLOCKS` as their own scripts last wrote them into qa/params.json."""
     import json
 
     from qa.params import DEFAULT_PATH
 
-    return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))["blocks"][name]
+    blocks = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))["blocks"]
+    return {name: blocks[name] for name in CARRIED_BLOCKS}
 
 
 def document(ranking: dict, confidence: dict) -> dict:
@@ -91,5 +92,5 @@ def document(ranking: dict, confidence: dict) -> dict:
         "decision": dict(DECISION_START, source=provenance("sweep start", {}, None)),
         "faq_scoring": dict(FAQ_SCORING, source=provenance(JUDGEMENT_FAQ, {}, None)),
         "faq_decision": dict(FAQ_DECISION_START, source=provenance("sweep start", {}, None)),
-        **{name: carried_block(name) for name in CARRIED_BLOCKS},
+        **carried_blocks(),
     }}

@@ -88,16 +88,21 @@ def _provenance(value: Any, where: str) -> Provenance:
     return Provenance(raw["script"], raw["method"], MappingProxyType(dict(data)), seed)
 
 
+def _exact_keys(found, expected, where: str, unknown: str = "unknown key") -> None:
+    """Raise ParamsError naming the first key of ``expected`` missing from ``found`` (sorted),
+    else the first key of ``found`` not in ``expected``."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing:
+        raise ParamsError(f"{where}.{missing[0]}: missing")
+    if extra:
+        raise ParamsError(f"{where}.{extra[0]}: {unknown}")
+
+
 def _block(name: str, value: Any) -> Any:
     where = f"blocks.{name}"
     raw = _object(value, where)
     cls = _CLASSES[name]
-    expected = {f.name for f in fields(cls)}
-    missing, extra = sorted(expected - set(raw)), sorted(set(raw) - expected)
-    if missing:
-        raise ParamsError(f"{where}.{missing[0]}: missing")
-    if extra:
-        raise ParamsError(f"{where}.{extra[0]}: unknown key")
+    _exact_keys(raw, {f.name for f in fields(cls)}, where)
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         key = f"{where}.{f.name}"
@@ -106,12 +111,7 @@ def _block(name: str, value: Any) -> Any:
         elif f.name == "weights":
             weights = _object(raw[f.name], key)
             names = _WEIGHT_NAMES[name]
-            for w in names:
-                if w not in weights:
-                    raise ParamsError(f"{key}.{w}: missing")
-            for w in weights:
-                if w not in names:
-                    raise ParamsError(f"{key}.{w}: unknown feature")
+            _exact_keys(weights, names, key, "unknown feature")
             kwargs[f.name] = MappingProxyType({w: _number(weights[w], f"{key}.{w}") for w in names})
         else:
             kwargs[f.name] = _number(raw[f.name], key, integer=f.type in (int, "int"))
@@ -159,12 +159,7 @@ def parse_params(raw: Any, origin: str = "params") -> Params:
         if doc.get("format") != FORMAT:
             raise ParamsError(f"format: expected {FORMAT}, got {doc.get('format')!r}")
         blocks = _object(doc.get("blocks"), "blocks")
-        for name in _BLOCKS:
-            if name not in blocks:
-                raise ParamsError(f"blocks.{name}: missing")
-        for name in blocks:
-            if name not in _BLOCKS:
-                raise ParamsError(f"blocks.{name}: unknown block")
+        _exact_keys(blocks, _BLOCKS, "blocks", "unknown block")
         params = Params(**{name: _block(name, blocks[name]) for name in _BLOCKS})
         _check_ranges(params)
     except ParamsError as exc:
