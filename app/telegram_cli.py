@@ -42,6 +42,7 @@ def run_telegram(args, settings) -> int:
                     "use `python bot.py serve` for webhook mode")
     runtime = open_runtime(settings, db_path=args.db)  # jieba + index before the first update
     config = telegram_config(settings)
+    runtime.service.refresh()  # the FAQ matcher is built before the first update, not during it
     runtime.operations.purge_log(settings.log_retention_days)  # retention: at start of long-running commands
 
     async def post_init(application) -> None:

@@ -47,6 +47,7 @@ class Service:
 
     def __init__(self, store: Store, segmenter: Segmenter, *, faq=None, cache_size: int = ANSWER_CACHE_SIZE) -> None:
         self.store, self.segmenter = store, segmenter
+        self.colloquial = colloquial.default()  # the rule file is read at start-up, not in a request
         self.retriever = PassageRetriever(store.passages, persons=segmenter.persons, places=segmenter.places,
                                           is_word=segmenter.is_word)
         self._faq_factory = faq
@@ -151,7 +152,7 @@ class Service:
                 answer = Answer(question, "none", 0.0, outcome="off_topic", reason="off_topic",
                                 truncated_at=truncated, sources=self._sources)
             else:
-                key_text = colloquial.default().apply(smalltalk.strip_greeting(norm)) or norm
+                key_text = self.colloquial.apply(smalltalk.strip_greeting(norm)) or norm
                 query = analyse(key_text, self.segmenter)
                 answer = self._answer_query(question, query, truncated)
         self.cache.put(key, answer)
@@ -229,11 +230,10 @@ class Service:
             return again
         return faq_match
 
-    @staticmethod
-    def _own_phrasing(query: Query, faq_match) -> bool:
+    def _own_phrasing(self, query: Query, faq_match) -> bool:
         """The question is the matched entry's own phrasing (question or alternate): staff wrote
         that answer for it, so detail gating does not second-guess it."""
-        matched = colloquial.default().apply(normalize(faq_match.matched or ""))
+        matched = self.colloquial.apply(normalize(faq_match.matched or ""))
         return bool(matched) and _NON_WORD.sub("", matched) == _NON_WORD.sub("", query.norm)
 
     # ----------------------------------------------------------------- builders
